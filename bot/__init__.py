@@ -1,0 +1,1 @@
+"""Channels in and out: the LINE webhook, the conversation flow, and outbound messages."""

@@ -1,0 +1,248 @@
+"""The conversation flow: what happens to each LINE event once it is safely in the inbox.
+
+Runs inside the worker's transaction; returns the deliveries to send once that transaction commits.
+Nothing here calls LINE.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import texts
+from bot.consultations import add_to_consultation, consultation_for
+from bot.hours import OpeningHours
+from bot.identity import SenderCrypto
+from bot.outbound import OutgoingText, create_delivery
+from bot.senders import get_or_create_sender
+from models import (
+    InboxEvent,
+    InboxState,
+    Message,
+    MessageAuthor,
+    MessageKind,
+    SchoolLevel,
+    Sender,
+    SenderStatus,
+)
+
+MEDIA_KINDS = {
+    "sticker": MessageKind.sticker,
+    "image": MessageKind.image,
+    "video": MessageKind.video,
+    "audio": MessageKind.audio,
+    "file": MessageKind.file,
+    "location": MessageKind.location,
+}
+# Don't answer every sticker of a burst: one kind word per sender in this window is enough.
+MEDIA_NOTICE_INTERVAL = timedelta(minutes=10)
+# Out of hours, the hotline message is repeated in a consultation only after this long.
+AFTER_HOURS_NOTICE_INTERVAL = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    crypto: SenderCrypto
+    hours: Mapping[str, OpeningHours]
+    quiet_gap: timedelta
+
+
+@dataclass
+class Handled:
+    state: InboxState
+    outcome: str
+    delivery_ids: list[int] = field(default_factory=list)
+
+
+def handle_event(
+    session: Session, row: InboxEvent, event: dict[str, Any], cfg: FlowConfig, now: datetime
+) -> Handled:
+    if row.mode != "active":
+        return Handled(InboxState.skipped, f"mode_{row.mode}"[:64])
+    source = event.get("source") or {}
+    if source.get("type") != "user":
+        # Group and room chats are not consultations; Koe does not answer in them.
+        return Handled(InboxState.skipped, "not_one_to_one")
+    user_id = source.get("userId")
+    if not isinstance(user_id, str) or not user_id:
+        return Handled(InboxState.skipped, "no_user")
+    handler = _HANDLERS.get(row.event_type)
+    if handler is None:
+        return Handled(InboxState.skipped, f"unsupported_{row.event_type}"[:64])
+    ctx = _Context(session=session, row=row, event=event, cfg=cfg, now=now, user_id=user_id)
+    return handler(ctx)
+
+
+@dataclass
+class _Context:
+    session: Session
+    row: InboxEvent
+    event: dict[str, Any]
+    cfg: FlowConfig
+    now: datetime
+    user_id: str
+    _sender: Sender | None = None
+    created: bool = False
+
+    @property
+    def desk(self) -> str:
+        return self.row.desk
+
+    @property
+    def hours(self) -> OpeningHours:
+        return self.cfg.hours[self.desk]
+
+    def sender(self) -> Sender:
+        if self._sender is None:
+            self._sender, self.created = get_or_create_sender(
+                self.session, desk=self.desk, line_user_id=self.user_id, crypto=self.cfg.crypto, now=self.now
+            )
+        return self._sender
+
+    def reply(self, purpose: str, *messages: OutgoingText, consultation_id: int | None = None) -> int:
+        token = self.event.get("replyToken")
+        delivery = create_delivery(
+            self.session,
+            sender=self.sender(),
+            texts=messages,
+            purpose=purpose,
+            now=self.now,
+            consultation_id=consultation_id,
+            inbox_event_id=self.row.id,
+            reply_token=token if isinstance(token, str) else None,
+            reply_token_issued_at=self.row.event_at,
+        )
+        return delivery.id
+
+
+def _school_level_question() -> OutgoingText:
+    return OutgoingText(
+        texts.ASK_SCHOOL_LEVEL,
+        quick_replies=[
+            (label, f"{texts.SCHOOL_LEVEL_POSTBACK_PREFIX}{level.value}", label)
+            for level, label in texts.SCHOOL_LEVEL_CHOICES
+        ],
+    )
+
+
+def _on_follow(ctx: _Context) -> Handled:
+    sender = ctx.sender()
+    returning = not ctx.created
+    sender.status = SenderStatus.active
+    sender.followed_at = ctx.now
+    sender.unfollowed_at = None
+    messages = [OutgoingText(texts.welcome(ctx.desk, ctx.hours, returning=returning))]
+    if ctx.desk == "youth" and sender.school_level is None:
+        messages.append(_school_level_question())
+    return Handled(InboxState.done, "welcomed", [ctx.reply("welcome", *messages)])
+
+
+def _on_unfollow(ctx: _Context) -> Handled:
+    sender = ctx.sender()
+    sender.status = SenderStatus.gone
+    sender.unfollowed_at = ctx.now
+    return Handled(InboxState.done, "unfollowed")
+
+
+def _on_postback(ctx: _Context) -> Handled:
+    data = (ctx.event.get("postback") or {}).get("data")
+    if isinstance(data, str) and data.startswith(texts.SCHOOL_LEVEL_POSTBACK_PREFIX):
+        try:
+            level = SchoolLevel(data.removeprefix(texts.SCHOOL_LEVEL_POSTBACK_PREFIX))
+        except ValueError:
+            return Handled(InboxState.skipped, "unknown_school_level")
+        sender = ctx.sender()
+        sender.school_level = level
+        return Handled(
+            InboxState.done,
+            "school_level",
+            [ctx.reply("school_level_thanks", OutgoingText(texts.school_level_thanks(ctx.desk)))],
+        )
+    return Handled(InboxState.skipped, "unknown_postback")
+
+
+def _on_message(ctx: _Context) -> Handled:
+    message = ctx.event.get("message") or {}
+    line_type = message.get("type")
+    kind = MessageKind.text if line_type == "text" else MEDIA_KINDS.get(str(line_type), MessageKind.other)
+    text = message.get("text") if kind == MessageKind.text else None
+    if kind == MessageKind.text and not isinstance(text, str):
+        return Handled(InboxState.skipped, "text_missing")
+    sender = ctx.sender()
+    at = ctx.row.event_at
+    consultation, opened = consultation_for(ctx.session, sender=sender, at=at, quiet_gap=ctx.cfg.quiet_gap)
+    line_message_id = message.get("id")
+    ctx.session.add(
+        Message(
+            consultation_id=consultation.id,
+            sender_id=sender.id,
+            author=MessageAuthor.sender,
+            kind=kind,
+            text=text,
+            line_message_id=str(line_message_id) if line_message_id is not None else None,
+            inbox_event_id=ctx.row.id,
+            sent_at=at,
+        )
+    )
+    add_to_consultation(consultation, sender, at)
+    if sender.status == SenderStatus.gone:  # a message proves they follow again
+        sender.status = SenderStatus.active
+
+    answers: list[OutgoingText] = []
+    purpose = "media"
+    if ctx.hours.is_open(ctx.now):
+        if consultation.acknowledged_at is None:
+            answers.append(OutgoingText(texts.acknowledgement(ctx.desk)))
+            consultation.acknowledged_at = ctx.now
+            purpose = "acknowledgement"
+    elif (
+        consultation.after_hours_notice_at is None
+        or ctx.now - consultation.after_hours_notice_at >= AFTER_HOURS_NOTICE_INTERVAL
+    ):
+        answers.append(OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now)))
+        consultation.after_hours_notice_at = ctx.now
+        purpose = "after_hours"
+    if kind != MessageKind.text and (
+        sender.last_media_notice_at is None or ctx.now - sender.last_media_notice_at >= MEDIA_NOTICE_INTERVAL
+    ):
+        answers.insert(
+            0,
+            OutgoingText(
+                texts.sticker_reply(ctx.desk) if kind == MessageKind.sticker else texts.media_reply(ctx.desk)
+            ),
+        )
+        sender.last_media_notice_at = ctx.now
+    outcome = "opened_consultation" if opened else "threaded"
+    if not answers:
+        return Handled(InboxState.done, outcome)
+    return Handled(InboxState.done, outcome, [ctx.reply(purpose, *answers, consultation_id=consultation.id)])
+
+
+def _on_unsend(ctx: _Context) -> Handled:
+    message_id = (ctx.event.get("unsend") or {}).get("messageId")
+    if message_id is None:
+        return Handled(InboxState.skipped, "unsend_without_id")
+    sender = ctx.sender()
+    message = ctx.session.scalars(
+        select(Message).where(Message.line_message_id == str(message_id), Message.sender_id == sender.id)
+    ).one_or_none()
+    if message is None:
+        return Handled(InboxState.done, "unsend_unknown_message")
+    # The sender stays in control of their words: the text leaves Koe, the fact of a message stays.
+    message.text = None
+    message.withdrawn_at = ctx.now
+    return Handled(InboxState.done, "withdrawn")
+
+
+_HANDLERS = {
+    "follow": _on_follow,
+    "unfollow": _on_unfollow,
+    "postback": _on_postback,
+    "message": _on_message,
+    "unsend": _on_unsend,
+}

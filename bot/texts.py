@@ -1,0 +1,103 @@
+"""What the bot says. Youth texts are written for a child; resident texts are plain and polite."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.hours import OpeningHours, describe_moment
+from models import SchoolLevel
+
+SCHOOL_LEVEL_CHOICES: tuple[tuple[SchoolLevel, str], ...] = (
+    (SchoolLevel.elementary, "小学生"),
+    (SchoolLevel.junior_high, "中学生"),
+    (SchoolLevel.high, "高校生"),
+    (SchoolLevel.other, "それ以外"),
+    (SchoolLevel.undisclosed, "答えたくない"),
+)
+SCHOOL_LEVEL_POSTBACK_PREFIX = "school_level="
+
+YOUTH_HOTLINES = (
+    "いますぐ話したいときは、24時間つながる電話があるよ。\n"
+    "・24時間子供SOSダイヤル 0120-0-78310（なやみいおう）\n"
+    "・児童相談所 虐待対応ダイヤル 189（いちはやく）\n"
+    "・命があぶないときは 110（警察）・119（救急）"
+)
+RESIDENT_HOTLINES = (
+    "今すぐ誰かと話したいときは、24時間の電話窓口があります。\n"
+    "・よりそいホットライン 0120-279-338（24時間・無料）\n"
+    "・子どものことは 児童相談所 虐待対応ダイヤル 189\n"
+    "・命に危険があるときは 110（警察）・119（救急）"
+)
+
+
+def hotlines(desk: str) -> str:
+    return YOUTH_HOTLINES if desk == "youth" else RESIDENT_HOTLINES
+
+
+def welcome(desk: str, hours: OpeningHours, *, returning: bool) -> str:
+    if desk == "youth":
+        first = "また来てくれてありがとう。" if returning else "ともだち追加ありがとう。"
+        return (
+            f"{first}ここは「声（こえ）」、なやみを相談できる場所だよ。\n\n"
+            "・名前や学校の名前は書かなくて大丈夫。だれが書いたのか、相談員にもわからないしくみだよ。\n"
+            "・書いてくれたことを、あなたにだまって学校や家の人に伝えることはないよ。\n"
+            "・ただ一つだけ、あなたやだれかの命があぶないときは、守るために、ほかの大人と協力することがあるよ。\n\n"
+            f"相談員がいる時間：{hours.describe()}"
+        )
+    first = "再びのご登録ありがとうございます。" if returning else "友だち追加ありがとうございます。"
+    return (
+        f"{first}こちらは「声（こえ）」くらしの相談窓口です。\n\n"
+        "・お名前やご住所を書く必要はありません。相談員にも、どなたからのご相談かはわかりません。\n"
+        "・ご相談の内容を、ご本人の了解なく外部に伝えることはありません。\n"
+        "・ただし、命に危険があると考えられるときに限り、お守りするために関係機関と協力することがあります。\n\n"
+        f"相談員の対応時間：{hours.describe()}\n"
+        "お困りのことを、ご自由にお書きください。"
+    )
+
+
+ASK_SCHOOL_LEVEL = "さいしょに教えてね。あなたはいま…？（答えたくなければ「答えたくない」でOK）"
+
+
+def school_level_thanks(desk: str) -> str:
+    return "教えてくれてありがとう。こまっていること、話したいことを、自由に書いてね。うまくまとまらなくても大丈夫だよ。"
+
+
+def acknowledgement(desk: str) -> str:
+    if desk == "youth":
+        return "メッセージありがとう。ちゃんと届いているよ。相談員が順番にお返事するから、少し待っていてね。"
+    return "ご相談ありがとうございます。メッセージは届いています。相談員が順番にお返事しますので、少しお待ちください。"
+
+
+def after_hours(desk: str, hours: OpeningHours, now: datetime) -> str:
+    nxt = hours.next_opening(now)
+    if desk == "youth":
+        when = f"次は {describe_moment(nxt)} からお返事するね。\n" if nxt else ""
+        return (
+            "メッセージありがとう。ちゃんと届いているよ。\n"
+            f"いまは相談員がいない時間なんだ。相談員がいるのは {hours.describe()}。\n{when}\n"
+            f"{YOUTH_HOTLINES}"
+        )
+    when = f"次の対応は {describe_moment(nxt)} からです。\n" if nxt else ""
+    return (
+        "ご相談ありがとうございます。メッセージは届いています。\n"
+        f"ただいま相談員の対応時間外です（対応時間：{hours.describe()}）。\n{when}\n"
+        f"{RESIDENT_HOTLINES}"
+    )
+
+
+def sticker_reply(desk: str) -> str:
+    if desk == "youth":
+        return "スタンプありがとう。よかったら、いまの気持ちやこまっていることを、文字で教えてね。"
+    return "スタンプありがとうございます。よろしければ、お困りのことを文字でお書きください。"
+
+
+def media_reply(desk: str) -> str:
+    if desk == "youth":
+        return (
+            "送ってくれてありがとう。ごめんね、写真・動画・音声・ファイルは、ここでは見たり聞いたりできないんだ。"
+            "よかったら、文字で教えてね。"
+        )
+    return (
+        "お送りいただきありがとうございます。申し訳ありませんが、写真・動画・音声・ファイルは"
+        "こちらでは確認できません。お手数ですが、文字でお知らせください。"
+    )

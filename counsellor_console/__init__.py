@@ -1,0 +1,1 @@
+"""The counsellors' web console: arrives with the console issue."""

@@ -1,0 +1,1 @@
+"""Deployment assets: database migrations, service definitions and configuration samples."""

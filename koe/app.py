@@ -1,0 +1,99 @@
+"""The web process: webhooks, health, metrics (and, as they land, the console and the web chat)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+from starlette.concurrency import run_in_threadpool
+
+from bot.webhook import build_webhook_router
+from koe.queues import ALL_QUEUES
+from koe.runtime import Runtime, get_runtime, set_runtime
+from koe.settings import DESKS
+
+log = logging.getLogger("koe.web")
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    rt = runtime or get_runtime()
+    set_runtime(rt)
+    settings = rt.settings
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        rt.close()
+
+    app = FastAPI(title="Koe", lifespan=lifespan, docs_url=None, redoc_url=None)
+
+    def enqueue_inbox(ids: list[int]) -> None:
+        try:
+            rt.queues.enqueue_inbox(ids)
+        except Exception as exc:
+            log.warning("could not enqueue inbox rows %s (%s); the sweeper will", ids, type(exc).__name__)
+
+    registry = CollectorRegistry()
+    latency = Histogram(
+        "koe_webhook_seconds",
+        "Time to verify, store and enqueue a LINE webhook",
+        ["desk", "status"],
+        registry=registry,
+        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    )
+    depth = Gauge("koe_queue_depth", "Jobs waiting in each RQ queue", ["queue"], registry=registry)
+
+    app.include_router(
+        build_webhook_router(
+            channel_secrets={desk: settings.channel_secret(desk) for desk in DESKS},
+            session_factory=lambda: rt.sessions,
+            crypto=lambda: rt.crypto,
+            enqueue_inbox=enqueue_inbox,
+            max_body_bytes=settings.max_webhook_body_bytes,
+            observe=lambda desk, status, seconds: latency.labels(desk, str(status)).observe(seconds),
+        )
+    )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> JSONResponse:
+        def check() -> dict[str, str]:
+            result = {}
+            try:
+                with rt.engine.connect() as conn:
+                    conn.execute(text("SELECT 1"))
+                result["database"] = "ok"
+            except Exception as exc:
+                result["database"] = f"unavailable: {type(exc).__name__}"
+            try:
+                rt.redis.ping()
+                result["redis"] = "ok"
+            except Exception as exc:
+                result["redis"] = f"unavailable: {type(exc).__name__}"
+            return result
+
+        result = await run_in_threadpool(check)
+        ready = all(v == "ok" for v in result.values())
+        return JSONResponse({"ready": ready, **result}, status_code=200 if ready else 503)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        def collect() -> bytes:
+            for name in ALL_QUEUES:
+                try:
+                    depth.labels(name).set(rt.queues.queue(name).count)
+                except Exception:
+                    depth.labels(name).set(float("nan"))
+            return generate_latest(registry)
+
+        return Response(await run_in_threadpool(collect), media_type=CONTENT_TYPE_LATEST)
+
+    return app

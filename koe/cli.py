@@ -1,0 +1,140 @@
+"""The `koe` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from koe.logging_setup import configure_logging
+from koe.settings import DESKS, load_settings
+
+
+def _cmd_web(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from koe.app import create_app
+    from koe.runtime import get_runtime
+
+    settings = get_runtime().settings
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(),
+        host=args.host,
+        port=args.port,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # access logs add nothing Koe needs and cost time on the webhook path
+        proxy_headers=True,
+    )
+    return 0
+
+
+def _cmd_worker(args: argparse.Namespace) -> int:
+    from koe.runtime import get_runtime
+    from koe.worker import run_worker
+
+    rt = get_runtime()
+    configure_logging(rt.settings.log_level)
+    run_worker(rt, burst=args.burst)
+    return 0
+
+
+def _cmd_scheduler(_args: argparse.Namespace) -> int:
+    from koe.runtime import get_runtime
+    from koe.scheduler import Scheduler
+
+    rt = get_runtime()
+    configure_logging(rt.settings.log_level)
+    Scheduler(rt).run()
+    return 0
+
+
+def _cmd_migrate(_args: argparse.Namespace) -> int:
+    from koe.migrations import upgrade
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    print("データベースを最新の形にしています…", flush=True)
+    upgrade(settings.resolved_database_url)
+    print("完了しました。", flush=True)
+    return 0
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    from line_emulator import ChannelConfig, EmulatorConfig, serve
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    koe_url = args.koe_url.rstrip("/")
+    config = EmulatorConfig(
+        channels=tuple(
+            ChannelConfig(
+                desk=desk,
+                channel_secret=settings.channel_secret(desk),
+                access_token=settings.channel_access_token(desk),
+                webhook_url=f"{koe_url}/line/webhook/{desk}",
+            )
+            for desk in DESKS
+        )
+    )
+    print(f"LINE エミュレーター: http://{args.host}:{args.port}/  (Koe: {koe_url})", flush=True)
+    serve(config, host=args.host, port=args.port)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from koe.demo import run_demo
+
+    return run_demo(web_port=args.port, emulator_port=args.emulator_port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="koe", description="Koe (声): anonymous chat consultation")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="everything on the embedded default, with the LINE emulator")
+    demo.add_argument("--port", type=int, default=8000, help="web port (default 8000)")
+    demo.add_argument("--emulator-port", type=int, default=8001, help="emulator port (default 8001)")
+    demo.set_defaults(func=_cmd_demo)
+
+    web = sub.add_parser("web", help="the web process (webhooks, console, health, metrics)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.set_defaults(func=_cmd_web)
+
+    worker = sub.add_parser("worker", help="an RQ worker for all of Koe's queues")
+    worker.add_argument("--burst", action="store_true", help="stop when the queues are empty")
+    worker.set_defaults(func=_cmd_worker)
+
+    sub.add_parser("scheduler", help="enqueues periodic work").set_defaults(func=_cmd_scheduler)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+
+    emulator = sub.add_parser("emulator", help="the local LINE platform emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8001)
+    emulator.add_argument(
+        "--koe-url", default="http://127.0.0.1:8000", help="where Koe's web process listens"
+    )
+    emulator.set_defaults(func=_cmd_emulator)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from pydantic import ValidationError
+
+        from bot.hours import HoursSpecError
+
+        if isinstance(exc, ValidationError | HoursSpecError):
+            print(f"設定に問題があります: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

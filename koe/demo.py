@@ -1,0 +1,105 @@
+"""`koe demo`: web, worker, scheduler and the LINE emulator on the embedded default, in one command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from koe.embedded_redis import embedded_redis_url, shutdown_embedded_redis
+from koe.migrations import upgrade
+from koe.settings import load_settings
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def _wait_until_up(url: str, timeout: float = 30.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code < 500:
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def run_demo(*, web_port: int, emulator_port: int) -> int:
+    settings = load_settings()
+    for port in (web_port, emulator_port):
+        if not _port_free(port):
+            print(
+                f"ポート {port} はほかのプログラムが使っています。止めるか、--port / --emulator-port で"
+                "別の番号を指定してください。",
+                file=sys.stderr,
+            )
+            return 1
+    print("[1/3] データベースを準備しています…", flush=True)
+    upgrade(settings.resolved_database_url)
+    print("[2/3] Redis を起動しています…", flush=True)
+    redis_url = settings.redis_url or embedded_redis_url(settings.var_dir)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "KOE_VAR_DIR": str(settings.var_dir.resolve()),
+        "KOE_LINE_API_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+    }
+    koe = [sys.executable, "-m", "koe.cli"]
+    commands = {
+        "web": [*koe, "web", "--port", str(web_port)],
+        "worker": [*koe, "worker"],
+        "scheduler": [*koe, "scheduler"],
+        "emulator": [
+            *koe,
+            "emulator",
+            "--port",
+            str(emulator_port),
+            "--koe-url",
+            f"http://127.0.0.1:{web_port}",
+        ],
+    }
+    print("[3/3] web・worker・scheduler・LINE エミュレーターを起動しています…", flush=True)
+    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    try:
+        ready = _wait_until_up(f"http://127.0.0.1:{web_port}/readyz") and _wait_until_up(
+            f"http://127.0.0.1:{emulator_port}/"
+        )
+        if not ready:
+            print("起動できませんでした。上のログを確認してください。", file=sys.stderr)
+            return 1
+        hours = settings.hours_spec("youth")
+        print(
+            "\n声 (Koe) のデモが動いています。\n"
+            f"  生徒として話す (LINE エミュレーター): http://127.0.0.1:{emulator_port}/\n"
+            f"  Koe の状態: http://127.0.0.1:{web_port}/readyz   指標: http://127.0.0.1:{web_port}/metrics\n"
+            f"  データ: {settings.resolved_database_url}\n"
+            f"  こども相談の受付時間: {hours}（時間外の返事も試せます。時間内の流れは KOE_HOURS_YOUTH=always で）\n"
+            "止めるときは Ctrl+C を押してください。\n",
+            flush=True,
+        )
+        while all(p.poll() is None for p in processes.values()):
+            time.sleep(0.5)
+        stopped = [name for name, p in processes.items() if p.poll() is not None]
+        print(f"{', '.join(stopped)} が止まったため、デモを終了します。", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n終了しています…", flush=True)
+        return 0
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in processes.values():
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutdown_embedded_redis()

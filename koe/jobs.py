@@ -1,0 +1,108 @@
+"""RQ job entry points. Each takes a row ID, checks the row's state first, and commits at its own boundary."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from bot import inbox, outbound
+from bot.conversation import handle_event
+from koe.runtime import get_runtime
+from models import InboxState
+
+log = logging.getLogger("koe.jobs")
+
+
+class DeliveryNotYetSent(Exception):
+    """Raised so that RQ retries the job later with backoff (LINE was unreachable or answered 5xx/429)."""
+
+
+def process_inbox_event(event_id: int) -> str:
+    rt = get_runtime()
+    now = datetime.now(UTC)
+    with rt.sessions() as session, session.begin():
+        attempt = inbox.claim(session, event_id)
+    if attempt is None:
+        return "already_handled"
+    if attempt > rt.settings.max_job_attempts:
+        with rt.sessions() as session, session.begin():
+            inbox.give_up(session, event_id, now=now)
+        log.error("inbox event gave up after attempts event_id=%s attempts=%s", event_id, attempt - 1)
+        return "gave_up"
+
+    with rt.sessions() as session, session.begin():
+        row = inbox.lock_pending(session, event_id)
+        if row is None:
+            return "already_handled"
+        assert row.payload is not None
+        event = orjson.loads(rt.crypto.decrypt(row.payload))
+        handled = handle_event(session, row, event, rt.flow, now)
+        inbox.finish(row, state=handled.state, outcome=handled.outcome, now=now)
+    log.info(
+        "inbox event handled event_id=%s type=%s outcome=%s deliveries=%s",
+        event_id,
+        row.event_type,
+        handled.outcome,
+        handled.delivery_ids,
+    )
+    if handled.delivery_ids:
+        try:
+            rt.queues.enqueue_deliveries(handled.delivery_ids)
+        except Exception:
+            log.warning("could not enqueue deliveries %s; the sweeper will", handled.delivery_ids)
+    return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
+
+
+def deliver(delivery_id: int) -> str:
+    rt = get_runtime()
+    settings = rt.settings
+    with rt.sessions() as session, session.begin():
+        attempt = outbound.begin_attempt(
+            session,
+            delivery_id,
+            crypto=rt.crypto,
+            now=datetime.now(UTC),
+            reply_token_max_age=timedelta(seconds=settings.reply_token_max_age_seconds),
+        )
+    if attempt is None:
+        return "nothing_to_do"
+    result = outbound.send(rt.line, attempt)
+    with rt.sessions() as session, session.begin():
+        outcome = outbound.record_result(
+            session, attempt, result, now=datetime.now(UTC), max_attempts=settings.max_job_attempts
+        )
+    log.info(
+        "delivery attempt delivery_id=%s method=%s status=%s outcome=%s",
+        delivery_id,
+        attempt.method,
+        result.status,
+        outcome,
+    )
+    if outcome == outbound.SendOutcome.retry:
+        if attempt.method == outbound.Method.reply and result.status == 400:
+            return deliver(delivery_id)  # the token was refused: push at once, no need to wait
+        raise DeliveryNotYetSent(f"delivery {delivery_id}: LINE status {result.status}")
+    return str(outcome)
+
+
+def sweep() -> dict[str, int]:
+    """Bring back work whose job never ran or died with its worker: rows still pending after a while."""
+    rt = get_runtime()
+    from koe import queues
+
+    now = datetime.now(UTC)
+    before = now - timedelta(seconds=rt.settings.sweep_after_seconds)
+    with rt.sessions() as session:
+        event_ids = inbox.stale_pending_ids(session, received_before=before)
+        delivery_ids = outbound.pending_ids(session, created_before=before)
+    requeued_events = sum(
+        rt.queues.requeue_stale(queues.INTAKE, queues.PROCESS_INBOX_EVENT, i, f"inbox-{i}", now=now)
+        for i in event_ids
+    )
+    requeued_deliveries = sum(
+        rt.queues.requeue_stale(queues.OUTBOUND, queues.DELIVER, i, f"delivery-{i}", now=now)
+        for i in delivery_ids
+    )
+    return {"inbox_events": requeued_events, "deliveries": requeued_deliveries}

@@ -1,0 +1,86 @@
+"""RQ queues and idempotent enqueueing.
+
+Jobs take row IDs; a row's ID is its job's ID, so duplicates collapse.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
+
+log = logging.getLogger("koe.queues")
+
+INTAKE = "intake"
+OUTBOUND = "outbound"
+MAINTENANCE = "maintenance"
+ALL_QUEUES = (INTAKE, OUTBOUND, MAINTENANCE)
+
+PROCESS_INBOX_EVENT = "koe.jobs.process_inbox_event"
+DELIVER = "koe.jobs.deliver"
+
+# RQ retries a failed job on these delays (seconds); after that the sweeper still finds the row.
+RETRY_INTERVALS = [1, 3, 10, 30, 60]
+_WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+class Queues:
+    def __init__(self, connection: Redis, *, job_timeout: int) -> None:
+        self.connection = connection
+        self.job_timeout = job_timeout
+        self._queues = {
+            name: Queue(name, connection=connection, serializer=JSONSerializer) for name in ALL_QUEUES
+        }
+
+    def queue(self, name: str) -> Queue:
+        return self._queues[name]
+
+    def enqueue_inbox(self, event_ids: list[int]) -> None:
+        for event_id in event_ids:
+            self._enqueue_once(INTAKE, PROCESS_INBOX_EVENT, event_id, f"inbox-{event_id}")
+
+    def enqueue_deliveries(self, delivery_ids: list[int]) -> None:
+        for delivery_id in delivery_ids:
+            self._enqueue_once(OUTBOUND, DELIVER, delivery_id, f"delivery-{delivery_id}")
+
+    def _enqueue_once(self, queue: str, func: str, row_id: int, job_id: str) -> None:
+        with contextlib.suppress(DuplicateJobError):  # already on its way
+            self._queues[queue].enqueue(
+                func,
+                row_id,
+                job_id=job_id,
+                unique=True,
+                job_timeout=self.job_timeout,
+                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                result_ttl=600,
+                failure_ttl=86400,
+            )
+
+    def requeue_stale(self, queue: str, func: str, row_id: int, job_id: str, *, now: datetime) -> bool:
+        """For the sweeper: enqueue a row's job again unless a live copy is waiting or running.
+
+        A job whose worker was killed stays 'started' in RQ until RQ's own maintenance notices; the row is
+        still pending, so a job started longer ago than the job timeout is treated as abandoned.
+        """
+        try:
+            job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
+        except NoSuchJobError:
+            job = None
+        if job is not None:
+            status = job.get_status(refresh=False)
+            if status in _WAITING:
+                return False
+            if status == JobStatus.STARTED and job.started_at is not None:
+                started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
+                if now - started < timedelta(seconds=self.job_timeout + 15):
+                    return False
+            job.delete()
+        self._enqueue_once(queue, func, row_id, job_id)
+        log.info("sweeper re-enqueued job=%s", job_id)
+        return True

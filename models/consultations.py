@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, IdType, UTCDateTime, utcnow
+
+
+class ConsultationState(StrEnum):
+    open = "open"
+    closed = "closed"
+
+
+class MessageKind(StrEnum):
+    text = "text"
+    sticker = "sticker"
+    image = "image"
+    video = "video"
+    audio = "audio"
+    file = "file"
+    location = "location"
+    other = "other"
+
+
+class MessageAuthor(StrEnum):
+    sender = "sender"  # the pupil or resident
+    bot = "bot"  # Koe's automatic messages
+    counsellor = "counsellor"
+
+
+class Consultation(Base):
+    """One worry, made of several messages from one sender on one desk."""
+
+    __tablename__ = "consultations"
+    __table_args__ = (Index("ix_consultations_sender_state", "sender_id", "state"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    desk: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(16), default="line")
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id"))
+    school_level: Mapped[str | None] = mapped_column(String(16))
+    state: Mapped[ConsultationState] = mapped_column(String(16), default=ConsultationState.open)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    close_reason: Mapped[str | None] = mapped_column(String(32))
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    after_hours_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Message(Base):
+    """A message in or out. Incoming text is what counsellors read; outgoing rows point at their delivery."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_consultation_sent_at", "consultation_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
+    sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id"), index=True)
+    author: Mapped[MessageAuthor] = mapped_column(String(16))
+    kind: Mapped[MessageKind] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    purpose: Mapped[str | None] = mapped_column(String(32))
+    line_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    inbox_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_events.id"))
+    delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,194 @@
+"""The webhook: signatures, limits, durable storage keyed by webhookEventId, enqueueing after the commit."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from rq import Queue
+from sqlalchemy import func, select
+
+from koe.app import create_app
+from koe.runtime import Runtime
+from models import InboxEvent, InboxState
+from tests import line_events as le
+from tests.services import ServerThread
+
+SECRET = "dev-youth-channel-secret"
+
+
+@pytest.fixture
+def client(runtime: Runtime) -> TestClient:
+    return TestClient(create_app(runtime))
+
+
+def count_rows(rt: Runtime) -> int:
+    with rt.sessions() as s:
+        return s.scalar(select(func.count()).select_from(InboxEvent)) or 0
+
+
+def intake_jobs(rt: Runtime) -> list[str]:
+    return list(Queue("intake", connection=rt.redis).get_job_ids())
+
+
+def test_valid_signature_stores_and_enqueues(client: TestClient, runtime: Runtime) -> None:
+    user = le.user_id()
+    raw = le.body(le.text_event(user, "ともだちとけんかした"))
+    r = client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
+    assert r.status_code == 200
+    with runtime.sessions() as s:
+        row = s.scalars(select(InboxEvent)).one()
+    assert row.state == InboxState.pending and row.desk == "youth" and row.event_type == "message"
+    # The payload is encrypted at rest: neither the user ID nor the text is readable in the row.
+    assert row.payload is not None and user.encode() not in row.payload
+    assert "ともだち".encode() not in row.payload
+    assert intake_jobs(runtime) == [f"inbox-{row.id}"]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"content-type": "application/json"},
+        {"content-type": "application/json", "x-line-signature": "bm90IGEgc2lnbmF0dXJl"},
+        {"content-type": "application/json", "x-line-signature": le.sign("another-channel-secret", b"x")},
+    ],
+    ids=["missing", "garbage", "wrong-secret"],
+)
+def test_bad_or_missing_signature_is_400_and_stores_nothing(
+    client: TestClient, runtime: Runtime, headers: dict[str, str]
+) -> None:
+    raw = le.body(le.text_event(le.user_id(), "hello"))
+    r = client.post("/line/webhook/youth", content=raw, headers=headers)
+    assert r.status_code == 400
+    assert count_rows(runtime) == 0 and intake_jobs(runtime) == []
+
+
+def test_signature_of_one_desk_does_not_open_the_other(client: TestClient, runtime: Runtime) -> None:
+    raw = le.body(le.text_event(le.user_id(), "hello"))
+    r = client.post("/line/webhook/resident", content=raw, headers=le.signed_headers(SECRET, raw))
+    assert r.status_code == 400
+    assert count_rows(runtime) == 0
+
+
+def test_unknown_desk_is_404(client: TestClient) -> None:
+    raw = le.body()
+    assert (
+        client.post("/line/webhook/nope", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 404
+    )
+
+
+def test_body_over_one_megabyte_is_413(client: TestClient, runtime: Runtime) -> None:
+    raw = le.body(le.text_event(le.user_id(), "あ" * 400_000))
+    assert len(raw) > 1_048_576
+    r = client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
+    assert r.status_code == 413
+    assert count_rows(runtime) == 0
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"{not json",
+        b"[]",
+        b'{"events": {}}',
+        b'{"events": [{"type": "message"}]}',
+        "\udcff".encode("utf-8", "surrogatepass"),
+    ],
+    ids=["broken", "array", "events-not-list", "event-without-id", "not-utf8"],
+)
+def test_malformed_body_is_400(client: TestClient, runtime: Runtime, raw: bytes) -> None:
+    r = client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
+    assert r.status_code == 400
+    assert count_rows(runtime) == 0
+
+
+def test_empty_events_answer_200(client: TestClient, runtime: Runtime) -> None:
+    # LINE's console sends this to verify the webhook URL.
+    raw = le.body()
+    assert (
+        client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 200
+    )
+    assert count_rows(runtime) == 0
+
+
+def test_redelivery_and_duplicates_are_stored_once(client: TestClient, runtime: Runtime) -> None:
+    event = le.text_event(le.user_id(), "きいてほしい")
+    raw = le.body(event)
+    for _ in range(3):
+        assert (
+            client.post(
+                "/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)
+            ).status_code
+            == 200
+        )
+    redelivered = dict(event, deliveryContext={"isRedelivery": True})
+    raw2 = le.body(redelivered)
+    assert (
+        client.post("/line/webhook/youth", content=raw2, headers=le.signed_headers(SECRET, raw2)).status_code
+        == 200
+    )
+    assert count_rows(runtime) == 1
+    assert len(intake_jobs(runtime)) == 1
+
+
+def test_several_events_in_one_body(client: TestClient, runtime: Runtime) -> None:
+    user = le.user_id()
+    raw = le.body(le.follow_event(user), le.text_event(user, "a"), le.text_event(user, "b"))
+    assert (
+        client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 200
+    )
+    assert count_rows(runtime) == 3
+    assert len(intake_jobs(runtime)) == 3
+
+
+def test_fifty_concurrent_webhooks_with_duplicates_store_each_event_once(runtime: Runtime) -> None:
+    events = [le.text_event(le.user_id(), f"message {i}") for i in range(50)]
+    # Every event is sent twice, concurrently, as LINE may when it retries.
+    bodies = [le.body(e) for e in events] * 2
+    with ServerThread(create_app(runtime)) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+
+        def post(raw: bytes) -> int:
+            return http.post(
+                "/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)
+            ).status_code
+
+        with ThreadPoolExecutor(max_workers=50) as pool:
+            statuses = list(pool.map(post, bodies))
+    assert statuses == [200] * 100
+    with runtime.sessions() as s:
+        stored = sorted(s.scalars(select(InboxEvent.webhook_event_id)))
+    assert stored == sorted(e["webhookEventId"] for e in events)
+    assert len(set(intake_jobs(runtime))) == 50
+
+
+def test_redis_down_still_stores_and_answers_200(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    from redis import Redis
+
+    # A Redis nobody listens on: the webhook must still commit the row and answer LINE.
+    runtime.__dict__["redis"] = Redis.from_url("redis://127.0.0.1:9/0", socket_connect_timeout=0.2)
+    runtime.__dict__.pop("queues", None)
+    client = TestClient(create_app(runtime))
+    raw = le.body(le.text_event(le.user_id(), "とどいてる？"))
+    assert (
+        client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 200
+    )
+    assert count_rows(runtime) == 1
+
+
+def test_database_down_answers_503(runtime: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from koe.db import make_engine, make_sessionmaker
+
+    # A database that cannot be opened: LINE must be told to redeliver.
+    broken = make_engine(f"sqlite:///{tmp_path}/missing-dir/koe.sqlite3")
+    runtime.__dict__["sessions"] = make_sessionmaker(broken)
+    client = TestClient(create_app(runtime))
+    raw = le.body(le.text_event(le.user_id(), "hello"))
+    r = client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
+    assert r.status_code == 503
+    assert r.headers["retry-after"]

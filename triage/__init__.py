@@ -1,0 +1,1 @@
+"""Japanese topic and risk triage (SudachiPy + scikit-learn): arrives with the triage issue."""
