@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -90,15 +90,17 @@ def store_events(
         }
         for e in events
     ]
+    # Core, not the ORM's bulk path: this is the webhook's hot path, and one multi-row statement will do.
+    table = cast(Table, InboxEvent.__table__)
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
-        stmt = postgresql.insert(InboxEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
     elif dialect == "sqlite":
-        stmt = sqlite.insert(InboxEvent).on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
     else:  # pragma: no cover - Koe supports PostgreSQL and SQLite
-        stmt = insert(InboxEvent)
-    return list(session.scalars(stmt.returning(InboxEvent.id), rows))
+        stmt = insert(table)
+    return list(session.execute(stmt.returning(table.c.id), rows).scalars())
 
 
 def claim(session: Session, event_id: int) -> int | None:

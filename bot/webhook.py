@@ -8,17 +8,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from linebot.v3.webhook import SignatureValidator
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
-from starlette.concurrency import run_in_threadpool
 
-from bot.identity import SenderCrypto
-from bot.inbox import MalformedWebhook, parse_webhook_body, store_events
+from bot.inbox import MalformedWebhook, parse_webhook_body
+from bot.inbox_writer import InboxWriter
 
 log = logging.getLogger("koe.webhook")
 
@@ -46,25 +43,12 @@ def _error(status: int, message: str) -> JSONResponse:
 def build_webhook_router(
     *,
     channel_secrets: Mapping[str, str],
-    session_factory: Callable[[], sessionmaker[Session]],
-    crypto: Callable[[], SenderCrypto],
-    enqueue_inbox: Callable[[list[int]], None],
+    writer: InboxWriter,
     max_body_bytes: int,
     observe: Callable[[str, int, float], None] = lambda desk, status, seconds: None,
 ) -> APIRouter:
-    """The router takes what it needs as callables, resolved per request, so the app can wire them lazily."""
     router = APIRouter()
     validators = {desk: SignatureValidator(secret) for desk, secret in channel_secrets.items()}
-
-    def store_and_enqueue(desk: str, body: bytes) -> list[int]:
-        events = parse_webhook_body(body)
-        now = datetime.now(UTC)
-        with session_factory()() as session, session.begin():
-            new_ids = store_events(session, desk=desk, events=events, crypto=crypto(), now=now)
-        # Only after the commit: a job must never run before its row exists.
-        if new_ids:
-            enqueue_inbox(new_ids)
-        return new_ids
 
     @router.post("/line/webhook/{desk}")
     async def line_webhook(desk: str, request: Request) -> Response:
@@ -93,9 +77,11 @@ def build_webhook_router(
             log.warning("webhook signature rejected desk=%s", desk)
             return _error(400, "invalid X-Line-Signature")
         try:
-            new_ids = await run_in_threadpool(store_and_enqueue, desk, body)
+            events = parse_webhook_body(body)
         except MalformedWebhook as exc:
             return _error(400, str(exc))
+        try:
+            new_ids = await writer.store(desk, events) if events else []
         except (OperationalError, DBAPIError) as exc:
             # The type only: a database error's text can carry statement parameters.
             log.error(

@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, His
 from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
+from bot.inbox_writer import InboxWriter
 from bot.webhook import build_webhook_router
 from koe.queues import ALL_QUEUES
 from koe.runtime import Runtime, get_runtime, set_runtime
@@ -28,6 +29,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        writer.close()
         rt.close()
 
     app = FastAPI(title="Koe", lifespan=lifespan, docs_url=None, redoc_url=None)
@@ -35,8 +37,10 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     def enqueue_inbox(ids: list[int]) -> None:
         try:
             rt.queues.enqueue_inbox(ids)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the row is committed; the sweeper enqueues it later
             log.warning("could not enqueue inbox rows %s (%s); the sweeper will", ids, type(exc).__name__)
+
+    writer = InboxWriter(sessions=lambda: rt.sessions, crypto=lambda: rt.crypto, enqueue=enqueue_inbox)
 
     registry = CollectorRegistry()
     latency = Histogram(
@@ -51,9 +55,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(
         build_webhook_router(
             channel_secrets={desk: settings.channel_secret(desk) for desk in DESKS},
-            session_factory=lambda: rt.sessions,
-            crypto=lambda: rt.crypto,
-            enqueue_inbox=enqueue_inbox,
+            writer=writer,
             max_body_bytes=settings.max_webhook_body_bytes,
             observe=lambda desk, status, seconds: latency.labels(desk, str(status)).observe(seconds),
         )
@@ -71,12 +73,12 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
                 with rt.engine.connect() as conn:
                     conn.execute(text("SELECT 1"))
                 result["database"] = "ok"
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - readiness reports any failure
                 result["database"] = f"unavailable: {type(exc).__name__}"
             try:
                 rt.redis.ping()
                 result["redis"] = "ok"
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - readiness reports any failure
                 result["redis"] = f"unavailable: {type(exc).__name__}"
             return result
 
@@ -90,7 +92,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             for name in ALL_QUEUES:
                 try:
                     depth.labels(name).set(rt.queues.queue(name).count)
-                except Exception:
+                except Exception:  # noqa: BLE001 - metrics must not fail because Redis is down
                     depth.labels(name).set(float("nan"))
             return generate_latest(registry)
 

@@ -50,7 +50,7 @@ def process_inbox_event(event_id: int) -> str:
     if handled.delivery_ids:
         try:
             rt.queues.enqueue_deliveries(handled.delivery_ids)
-        except Exception:
+        except Exception:  # noqa: BLE001 - the sweeper sends pending deliveries if Redis hiccups here
             log.warning("could not enqueue deliveries %s; the sweeper will", handled.delivery_ids)
     return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
 

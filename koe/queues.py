@@ -42,8 +42,25 @@ class Queues:
         return self._queues[name]
 
     def enqueue_inbox(self, event_ids: list[int]) -> None:
-        for event_id in event_ids:
-            self._enqueue_once(INTAKE, PROCESS_INBOX_EVENT, event_id, f"inbox-{event_id}")
+        """For rows the webhook has just created: their IDs are new, so one pipelined round trip will do."""
+        q = self._queues[INTAKE]
+        with self.connection.pipeline() as pipe:
+            q.enqueue_many(
+                [
+                    Queue.prepare_data(
+                        PROCESS_INBOX_EVENT,
+                        (event_id,),
+                        job_id=f"inbox-{event_id}",
+                        timeout=self.job_timeout,
+                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                        result_ttl=600,
+                        failure_ttl=86400,
+                    )
+                    for event_id in event_ids
+                ],
+                pipeline=pipe,
+            )
+            pipe.execute()
 
     def enqueue_deliveries(self, delivery_ids: list[int]) -> None:
         for delivery_id in delivery_ids:

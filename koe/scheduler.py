@@ -47,7 +47,7 @@ class Scheduler:
             try:
                 if self._hold_lease():
                     self.tick()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - an outage must not end the scheduler
                 log.warning("scheduler tick failed (%s); retrying", type(exc).__name__)
             deadline = time.monotonic() + self.rt.settings.sweep_interval_seconds
             while not self.stopping and time.monotonic() < deadline:
