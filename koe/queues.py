@@ -30,6 +30,10 @@ RETRY_INTERVALS = [1, 3, 10, 30, 60]
 _WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
+def worker_alive_key(worker_name: str) -> str:
+    return f"koe:worker-alive:{worker_name}"
+
+
 class Queues:
     def __init__(self, connection: Redis, *, job_timeout: int) -> None:
         self.connection = connection
@@ -82,8 +86,9 @@ class Queues:
     def requeue_stale(self, queue: str, func: str, row_id: int, job_id: str, *, now: datetime) -> bool:
         """For the sweeper: enqueue a row's job again unless a live copy is waiting or running.
 
-        A job whose worker was killed stays 'started' in RQ until RQ's own maintenance notices; the row is
-        still pending, so a job started longer ago than the job timeout is treated as abandoned.
+        A job whose worker was killed stays 'started' in RQ until RQ's own maintenance notices (a minute
+        or more); Koe's workers keep a short-lived alive key, so a started job whose worker has none is
+        abandoned.
         """
         try:
             job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
@@ -93,11 +98,19 @@ class Queues:
             status = job.get_status(refresh=False)
             if status in _WAITING:
                 return False
-            if status == JobStatus.STARTED and job.started_at is not None:
-                started = job.started_at if job.started_at.tzinfo else job.started_at.replace(tzinfo=UTC)
-                if now - started < timedelta(seconds=self.job_timeout + 15):
-                    return False
+            if status == JobStatus.STARTED and self._worker_alive(job, now):
+                return False
             job.delete()
         self._enqueue_once(queue, func, row_id, job_id)
         log.info("sweeper re-enqueued job=%s", job_id)
         return True
+
+    def _worker_alive(self, job: Job, now: datetime) -> bool:
+        if job.worker_name:
+            return bool(self.connection.exists(worker_alive_key(job.worker_name)))
+        # No worker recorded: judge by age, allowing the job its whole timeout.
+        started = job.started_at
+        if started is None:
+            return False
+        started = started if started.tzinfo else started.replace(tzinfo=UTC)
+        return now - started < timedelta(seconds=self.job_timeout + 15)

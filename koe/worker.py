@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
+from redis import Redis
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from koe.queues import ALL_QUEUES
+from koe.queues import ALL_QUEUES, worker_alive_key
 from koe.runtime import Runtime
+
+ALIVE_TTL_SECONDS = 10
+ALIVE_EVERY_SECONDS = 3
+
+
+def _keep_alive(redis: Redis, key: str, stop: threading.Event) -> None:
+    """A short-lived key the sweeper reads: when a worker dies, its started jobs are known abandoned within
+    seconds, rather than after RQ's own execution expiry of a minute or more."""
+    while not stop.is_set():
+        # Redis down: the worker's own loop notices and reconnects; the key simply lapses meanwhile.
+        with contextlib.suppress(RedisError):
+            redis.set(key, "1", ex=ALIVE_TTL_SECONDS)
+        stop.wait(ALIVE_EVERY_SECONDS)
 
 
 def run_worker(rt: Runtime, *, burst: bool = False, name: str | None = None) -> bool:
@@ -19,4 +37,13 @@ def run_worker(rt: Runtime, *, burst: bool = False, name: str | None = None) -> 
         serializer=JSONSerializer,
         name=name,
     )
-    return bool(worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level))
+    key = worker_alive_key(worker.name)
+    rt.redis.set(key, "1", ex=ALIVE_TTL_SECONDS)
+    stop = threading.Event()
+    beat = threading.Thread(target=_keep_alive, args=(rt.redis, key, stop), daemon=True, name="koe-alive")
+    beat.start()
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level))
+    finally:
+        stop.set()
+        rt.redis.delete(key)
