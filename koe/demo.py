@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from types import FrameType
 
 import httpx
 
@@ -67,7 +68,9 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         ],
     }
     print("[3/3] web・worker・scheduler・LINE エミュレーターを起動しています…", flush=True)
-    processes = {name: subprocess.Popen(cmd, env=env) for name, cmd in commands.items()}
+    # Each in its own process group, so that stopping one also stops what it started (RQ's scheduler).
+    processes = {name: subprocess.Popen(cmd, env=env, start_new_session=True) for name, cmd in commands.items()}
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         ready = _wait_until_up(f"http://127.0.0.1:{web_port}/readyz") and _wait_until_up(
             f"http://127.0.0.1:{emulator_port}/"
@@ -95,11 +98,16 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         return 0
     finally:
         for p in processes.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
         for p in processes.values():
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                p.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(p.pid, signal.SIGKILL)
         shutdown_embedded_redis()
+
+
+def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

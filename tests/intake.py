@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from fastapi.testclient import TestClient
@@ -41,3 +43,11 @@ def deliveries(rt: Runtime) -> list[Delivery]:
 
 def delivered_texts(d: Delivery) -> list[str]:
     return [m["text"] for m in orjson.loads(d.messages_json)]
+
+
+def close_desk_now(rt: Runtime, desk: str) -> None:
+    """Opening hours that are certainly closed at this moment: one hour, twelve hours from now."""
+    opens = (datetime.now(UTC) + timedelta(hours=12)).astimezone(ZoneInfo("Asia/Tokyo"))
+    setattr(rt.settings, f"hours_{desk}", f"mon-sun {opens.hour:02d}:00-{opens.hour + 1:02d}:00")
+    rt.__dict__.pop("hours", None)
+    rt.__dict__.pop("flow", None)

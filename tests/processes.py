@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -38,4 +40,12 @@ def start_koe(
         cwd=ROOT,
         stdout=out,
         stderr=subprocess.STDOUT,
+        # Its own process group: killing it takes its RQ scheduler child along, as a dying machine would.
+        start_new_session=True,
     )
+
+
+def kill_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from koe.runtime import Runtime
 from models import Consultation, InboxEvent, Message, SchoolLevel, Sender
+from tests.intake import close_desk_now
 from tests.line_platform import LinePlatform, line_platform
 
 
@@ -18,14 +17,6 @@ from tests.line_platform import LinePlatform, line_platform
 def line(runtime: Runtime) -> Iterator[LinePlatform]:
     with line_platform(runtime) as platform:
         yield platform
-
-
-def close_desk_now(rt: Runtime, desk: str) -> None:
-    """Opening hours that are certainly closed at this moment: one hour, twelve hours from now."""
-    opens = (datetime.now(UTC) + timedelta(hours=12)).astimezone(ZoneInfo("Asia/Tokyo"))
-    setattr(rt.settings, f"hours_{desk}", f"mon-sun {opens.hour:02d}:00-{opens.hour + 1:02d}:00")
-    rt.__dict__.pop("hours", None)
-    rt.__dict__.pop("flow", None)
 
 
 def test_follow_school_level_text_and_sticker_round_trip(line: LinePlatform) -> None:

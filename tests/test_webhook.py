@@ -192,3 +192,11 @@ def test_database_down_answers_503(runtime: Runtime, tmp_path) -> None:  # type:
     r = client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
     assert r.status_code == 503
     assert r.headers["retry-after"]
+
+
+def test_only_one_scheduler_holds_the_lease(runtime: Runtime) -> None:
+    from koe.scheduler import Scheduler
+
+    first, second = Scheduler(runtime), Scheduler(runtime)
+    assert first._hold_lease() and not second._hold_lease()
+    assert first._hold_lease()  # renewing its own lease

@@ -19,7 +19,7 @@ from koe.runtime import Runtime
 from models import Consultation, Delivery, InboxEvent, InboxState, Message
 from tests import line_events as le
 from tests.intake import post
-from tests.processes import start_koe
+from tests.processes import kill_group, start_koe
 
 
 @contextlib.contextmanager
@@ -64,8 +64,7 @@ def test_worker_killed_mid_job_then_restarted_loses_nothing(runtime: Runtime, tm
             "the job to start",
         )
         time.sleep(0.5)
-        worker.kill()  # SIGKILL: no cleanup, no goodbye, as when a machine dies
-        worker.wait(timeout=10)
+        kill_group(worker)  # SIGKILL: no cleanup, no goodbye, as when a machine dies
 
     with runtime.sessions() as s:
         row = s.get(InboxEvent, event_id)
