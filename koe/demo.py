@@ -69,7 +69,9 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
     }
     print("[3/3] web・worker・scheduler・LINE エミュレーターを起動しています…", flush=True)
     # Each in its own process group, so that stopping one also stops what it started (RQ's scheduler).
-    processes = {name: subprocess.Popen(cmd, env=env, start_new_session=True) for name, cmd in commands.items()}
+    processes = {
+        name: subprocess.Popen(cmd, env=env, start_new_session=True) for name, cmd in commands.items()
+    }
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         ready = _wait_until_up(f"http://127.0.0.1:{web_port}/readyz") and _wait_until_up(
