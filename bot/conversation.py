@@ -57,6 +57,7 @@ class Handled:
     state: InboxState
     outcome: str
     delivery_ids: list[int] = field(default_factory=list)
+    leave_chat: tuple[str, str] | None = None  # ("group" | "room", its ID): to leave once committed
 
 
 def handle_event(
@@ -65,8 +66,12 @@ def handle_event(
     if row.mode != "active":
         return Handled(InboxState.skipped, f"mode_{row.mode}"[:64])
     source = event.get("source") or {}
+    if source.get("type") in ("group", "room"):
+        # Group and room chats are not consultations: Koe does not answer in them, and leaves them.
+        chat_id = source.get("groupId") if source["type"] == "group" else source.get("roomId")
+        leave = (str(source["type"]), chat_id) if isinstance(chat_id, str) and chat_id else None
+        return Handled(InboxState.skipped, "not_one_to_one", leave_chat=leave)
     if source.get("type") != "user":
-        # Group and room chats are not consultations; Koe does not answer in them.
         return Handled(InboxState.skipped, "not_one_to_one")
     user_id = source.get("userId")
     if not isinstance(user_id, str) or not user_id:

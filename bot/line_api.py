@@ -74,6 +74,16 @@ class LineApi:
             desk,
         )
 
+    def leave(self, desk: str, chat_kind: str, chat_id: str) -> LineResult:
+        """Leave a group or room chat: those are not consultations."""
+        if chat_kind == "group":
+            return self._call(
+                lambda api: api.leave_group_with_http_info(chat_id, _request_timeout=self._timeout), desk
+            )
+        return self._call(
+            lambda api: api.leave_room_with_http_info(chat_id, _request_timeout=self._timeout), desk
+        )
+
     def _call(self, fn: Any, desk: str) -> LineResult:
         try:
             response = fn(self._apis[desk])

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import traceback
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 import orjson
 
@@ -19,6 +23,31 @@ class DeliveryNotYetSent(Exception):
     """Raised so that RQ retries the job later with backoff (LINE was unreachable or answered 5xx/429)."""
 
 
+class JobFailed(Exception):
+    """What RQ sees of any other error: the kind and where, never the text (which may quote a message)."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _sanitized(fn: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(fn)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (DeliveryNotYetSent, JobFailed):
+            raise
+        except Exception as exc:  # noqa: BLE001 - re-raised, without its message
+            # RQ logs and stores the exception it is given: it gets the kind and the place, not the text.
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            place = f"{where.filename.rsplit('/', 1)[-1]}:{where.lineno}"
+            raise JobFailed(f"{type(exc).__name__} at {place} in {fn.__name__}{args}") from None
+
+    return run
+
+
+@_sanitized
 def process_inbox_event(event_id: int) -> str:
     rt = get_runtime()
     now = datetime.now(UTC)
@@ -47,6 +76,10 @@ def process_inbox_event(event_id: int) -> str:
         handled.outcome,
         handled.delivery_ids,
     )
+    if handled.leave_chat is not None:
+        kind, chat_id = handled.leave_chat
+        result = rt.line.leave(row.desk, kind, chat_id)
+        log.info("left a %s chat event_id=%s status=%s", kind, event_id, result.status)
     if handled.delivery_ids:
         try:
             rt.queues.enqueue_deliveries(handled.delivery_ids)
@@ -55,6 +88,7 @@ def process_inbox_event(event_id: int) -> str:
     return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
 
 
+@_sanitized
 def deliver(delivery_id: int) -> str:
     rt = get_runtime()
     settings = rt.settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from koe.migrations import upgrade
 from koe.runtime import Runtime, set_runtime
 from koe.settings import Settings
 from models import Base
-from tests.services import postgres_available, postgres_database, redis_server
+from tests.services import REDIS_CLAIM_KEY, postgres_available, postgres_database, redis_server
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -62,7 +63,9 @@ def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
 def runtime(settings: Settings) -> Iterator[Runtime]:
     """A runtime on clean tables and an empty Redis database, installed as this process's runtime."""
     rt = Runtime(settings)
-    Redis.from_url(settings.redis_url or "").flushdb()
+    redis = Redis.from_url(settings.redis_url or "")
+    redis.flushdb()
+    redis.set(REDIS_CLAIM_KEY, os.getpid(), ex=3600)  # still ours: another test run must not take it
     set_runtime(rt)
     yield rt
     set_runtime(None)

