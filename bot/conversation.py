@@ -39,8 +39,11 @@ MEDIA_KINDS = {
     "file": MessageKind.file,
     "location": MessageKind.location,
 }
-# Don't answer every sticker of a burst: one kind word per sender in this window is enough.
+# Don't answer every sticker or photo of a burst: one kind word of each sort per sender in this window.
 MEDIA_NOTICE_INTERVAL = timedelta(minutes=10)
+# In hours, a sender still waiting this long after the acknowledgement, with no counsellor reply yet, hears
+# that their words arrived; otherwise later messages meet silence.
+STILL_WAITING_AFTER = timedelta(minutes=20)
 # Out of hours, the hotline message is repeated in a consultation only after this long.
 AFTER_HOURS_NOTICE_INTERVAL = timedelta(hours=6)
 
@@ -180,20 +183,27 @@ def _on_message(ctx: _Context) -> Handled:
         return Handled(InboxState.skipped, "text_missing")
     sender = ctx.sender()
     at = ctx.row.event_at
+    line_message_id = str(message["id"]) if message.get("id") is not None else None
+    earlier = _message_by_line_id(ctx.session, sender, line_message_id)
+    if earlier is not None and earlier.withdrawn_at is None:
+        return Handled(InboxState.skipped, "duplicate_message")
     consultation, opened = consultation_for(ctx.session, sender=sender, at=at, quiet_gap=ctx.cfg.quiet_gap)
-    line_message_id = message.get("id")
-    ctx.session.add(
-        Message(
-            consultation_id=consultation.id,
-            sender_id=sender.id,
-            author=MessageAuthor.sender,
-            kind=kind,
-            text=text,
-            line_message_id=str(line_message_id) if line_message_id is not None else None,
-            inbox_event_id=ctx.row.id,
-            sent_at=at,
+    if earlier is not None:
+        # The unsend overtook its message (workers run in parallel): keep the fact, never the words.
+        earlier.consultation_id, earlier.kind, earlier.sent_at = consultation.id, kind, at
+    else:
+        ctx.session.add(
+            Message(
+                consultation_id=consultation.id,
+                sender_id=sender.id,
+                author=MessageAuthor.sender,
+                kind=kind,
+                text=text,
+                line_message_id=line_message_id,
+                inbox_event_id=ctx.row.id,
+                sent_at=at,
+            )
         )
-    )
     add_to_consultation(consultation, sender, at)
     if sender.status == SenderStatus.gone:  # a message proves they follow again
         sender.status = SenderStatus.active
@@ -205,6 +215,12 @@ def _on_message(ctx: _Context) -> Handled:
             answers.append(OutgoingText(texts.acknowledgement(ctx.desk)))
             consultation.acknowledged_at = ctx.now
             purpose = "acknowledgement"
+        elif ctx.now - consultation.acknowledged_at >= STILL_WAITING_AFTER and not _counsellor_replied(
+            ctx.session, consultation.id
+        ):
+            answers.append(OutgoingText(texts.still_waiting(ctx.desk)))
+            consultation.acknowledged_at = ctx.now
+            purpose = "still_waiting"
     elif (
         consultation.after_hours_notice_at is None
         or ctx.now - consultation.after_hours_notice_at >= AFTER_HOURS_NOTICE_INTERVAL
@@ -212,20 +228,47 @@ def _on_message(ctx: _Context) -> Handled:
         answers.append(OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now)))
         consultation.after_hours_notice_at = ctx.now
         purpose = "after_hours"
-    if kind != MessageKind.text and (
-        sender.last_media_notice_at is None or ctx.now - sender.last_media_notice_at >= MEDIA_NOTICE_INTERVAL
-    ):
-        answers.insert(
-            0,
-            OutgoingText(
-                texts.sticker_reply(ctx.desk) if kind == MessageKind.sticker else texts.media_reply(ctx.desk)
-            ),
-        )
-        sender.last_media_notice_at = ctx.now
+    notice = _media_notice(ctx, sender, kind)
+    if notice is not None:
+        answers.insert(0, notice)
     outcome = "opened_consultation" if opened else "threaded"
     if not answers:
         return Handled(InboxState.done, outcome)
     return Handled(InboxState.done, outcome, [ctx.reply(purpose, *answers, consultation_id=consultation.id)])
+
+
+def _counsellor_replied(session: Session, consultation_id: int) -> bool:
+    return (
+        session.scalar(
+            select(Message.id)
+            .where(Message.consultation_id == consultation_id, Message.author == MessageAuthor.counsellor)
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _media_notice(ctx: _Context, sender: Sender, kind: MessageKind) -> OutgoingText | None:
+    """A kind word for a sticker, or for a photo/video/audio/file that Koe does not open; one per burst."""
+    if kind == MessageKind.text:
+        return None
+    sticker = kind == MessageKind.sticker
+    last = sender.last_sticker_notice_at if sticker else sender.last_media_notice_at
+    if last is not None and ctx.now - last < MEDIA_NOTICE_INTERVAL:
+        return None
+    if sticker:
+        sender.last_sticker_notice_at = ctx.now
+        return OutgoingText(texts.sticker_reply(ctx.desk))
+    sender.last_media_notice_at = ctx.now
+    return OutgoingText(texts.media_reply(ctx.desk))
+
+
+def _message_by_line_id(session: Session, sender: Sender, line_message_id: str | None) -> Message | None:
+    if line_message_id is None:
+        return None
+    return session.scalars(
+        select(Message).where(Message.line_message_id == line_message_id, Message.sender_id == sender.id)
+    ).one_or_none()
 
 
 def _on_unsend(ctx: _Context) -> Handled:
@@ -233,11 +276,21 @@ def _on_unsend(ctx: _Context) -> Handled:
     if message_id is None:
         return Handled(InboxState.skipped, "unsend_without_id")
     sender = ctx.sender()
-    message = ctx.session.scalars(
-        select(Message).where(Message.line_message_id == str(message_id), Message.sender_id == sender.id)
-    ).one_or_none()
+    message = _message_by_line_id(ctx.session, sender, str(message_id))
     if message is None:
-        return Handled(InboxState.done, "unsend_unknown_message")
+        # Not here yet: leave a tombstone so that the message, when its job runs, arrives without its words.
+        ctx.session.add(
+            Message(
+                sender_id=sender.id,
+                author=MessageAuthor.sender,
+                kind=MessageKind.other,
+                line_message_id=str(message_id),
+                inbox_event_id=ctx.row.id,
+                sent_at=ctx.row.event_at,
+                withdrawn_at=ctx.now,
+            )
+        )
+        return Handled(InboxState.done, "withdrawn_before_arrival")
     # The sender stays in control of their words: the text leaves Koe, the fact of a message stays.
     message.text = None
     message.withdrawn_at = ctx.now

@@ -98,8 +98,7 @@ class OpeningHours:
             return False
         minute = local.hour * 60 + local.minute
         return any(
-            local.weekday() in w.days and w.start.hour * 60 + w.start.minute <= minute < w.end_minutes
-            for w in self.windows
+            local.weekday() in w.days and _minutes_of(w.start) <= minute < w.end_minutes for w in self.windows
         )
 
     def next_opening(self, at: datetime) -> datetime | None:
@@ -119,12 +118,27 @@ class OpeningHours:
                     return start
         return None
 
-    def describe(self) -> str:
-        """Japanese, e.g. `月〜金 17:00〜22:00（祝日はお休み）`."""
+    def describe(self, *, for_child: bool = False) -> str:
+        """Japanese, e.g. `月〜金 17:00〜22:00（祝日はお休み）`.
+
+        For a child: `月〜金の 夕方5時〜夜10時（祝日はお休み）`.
+        """
         if self.always:
             return "毎日24時間"
-        parts = [f"{_describe_days(w.days)} {w.start:%H:%M}〜{_hhmm(w.end_minutes)}" for w in self.windows]
+        if for_child:
+            parts = [
+                f"{_describe_days(w.days)}の {child_time(_minutes_of(w.start))}〜{child_time(w.end_minutes)}"
+                for w in self.windows
+            ]
+        else:
+            parts = [
+                f"{_describe_days(w.days)} {w.start:%H:%M}〜{_hhmm(w.end_minutes)}" for w in self.windows
+            ]
         return "、".join(parts) + "（祝日はお休み）"
+
+
+def _minutes_of(t: time) -> int:
+    return t.hour * 60 + t.minute
 
 
 def _hhmm(minutes: int) -> str:
@@ -138,7 +152,31 @@ def _describe_days(days: frozenset[int]) -> str:
     return "・".join(DAY_LABELS[d] for d in ordered)
 
 
-def describe_moment(at: datetime) -> str:
-    """Japanese date and time, e.g. `11月24日(火) 17:00`."""
+def child_time(minutes: int) -> str:
+    """A time of day as a child says it: 17:00 → 夕方5時, 21:30 → 夜9時半, 24:00 → 夜12時."""
+    hour, minute = divmod(minutes, 60)
+    if hour < 5 or hour == 24:
+        period, shown = ("夜中" if hour < 5 else "夜"), (hour if hour < 5 else 12)
+    elif hour < 10:
+        period, shown = "朝", hour
+    elif hour < 12:
+        period, shown = "午前", hour
+    elif hour == 12:
+        period, shown = "昼", 12
+    elif hour < 16:
+        period, shown = "午後", hour - 12
+    elif hour < 19:
+        period, shown = "夕方", hour - 12
+    else:
+        period, shown = "夜", hour - 12
+    rest = "" if minute == 0 else ("半" if minute == 30 else f"{minute}分")
+    return f"{period}{shown}時{rest}"
+
+
+def describe_moment(at: datetime, *, for_child: bool = False) -> str:
+    """Japanese date and time, e.g. `11月24日（火）17:00`, or for a child `11月24日（火）の 夕方5時`."""
     local = at.astimezone(TOKYO)
-    return f"{local.month}月{local.day}日({DAY_LABELS[local.weekday()]}) {local:%H:%M}"
+    day = f"{local.month}月{local.day}日（{DAY_LABELS[local.weekday()]}）"
+    if for_child:
+        return f"{day}の {child_time(local.hour * 60 + local.minute)}"
+    return f"{day}{local:%H:%M}"

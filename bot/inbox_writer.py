@@ -1,8 +1,8 @@
 """Group commit for the webhook: concurrent requests share one transaction, so one fsync serves many.
 
-Each request waits until the transaction holding its events has committed and the doorbell (one pipelined
-RQ enqueue for the whole batch) has rung; then LINE gets its 200. If Redis is down the rows stay pending and
-the sweeper enqueues them later.
+Each request waits until the transaction holding its events has committed; then LINE gets its 200. The
+doorbell (one pipelined RQ enqueue per batch) rings from a thread of its own, so a slow or unreachable Redis
+never holds up an answer: the rows are committed, and the sweeper enqueues whatever the doorbell missed.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -32,6 +32,16 @@ class _Request:
     events: Sequence[IncomingEvent]
     done: Future[list[int]] = field(default_factory=Future)
 
+    def settle(self, ids: list[int] | None = None, error: BaseException | None = None) -> None:
+        # The waiting request may have been cancelled (client gone, server shutting down): that is fine.
+        try:
+            if error is not None:
+                self.done.set_exception(error)
+            else:
+                self.done.set_result(ids or [])
+        except InvalidStateError:
+            pass
+
 
 class InboxWriter:
     def __init__(
@@ -44,46 +54,56 @@ class InboxWriter:
         self._sessions = sessions
         self._crypto = crypto
         self._enqueue = enqueue
-        self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
+        self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self._doorbell: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
     async def store(self, desk: str, events: Sequence[IncomingEvent]) -> list[int]:
         """IDs of the rows created for these events (none for events already in the inbox)."""
-        self._ensure_started()
+        self._ensure_running()
         request = _Request(desk, events)
-        self._queue.put(request)
+        self._requests.put(request)
         return await asyncio.wrap_future(request.done)
 
-    def _ensure_started(self) -> None:
-        if self._thread is None:
-            with self._lock:
-                if self._thread is None:
-                    self._thread = threading.Thread(target=self._run, name="koe-inbox-writer", daemon=True)
-                    self._thread.start()
+    def _ensure_running(self) -> None:
+        for name, target in (("koe-inbox-writer", self._write_loop), ("koe-inbox-doorbell", self._ring_loop)):
+            thread = self._threads.get(name)
+            if thread is None or not thread.is_alive():
+                with self._lock:
+                    thread = self._threads.get(name)
+                    if thread is None or not thread.is_alive():
+                        self._threads[name] = threading.Thread(target=target, name=name, daemon=True)
+                        self._threads[name].start()
 
     def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._requests.put(None)
+        self._doorbell.put(None)
+        for thread in self._threads.values():
+            thread.join(timeout=10)
+        self._threads.clear()
 
-    def _run(self) -> None:
+    def _write_loop(self) -> None:
         while True:
-            first = self._queue.get()
+            first = self._requests.get()
             if first is None:
                 return
             batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
-                    nxt = self._queue.get_nowait()
+                    nxt = self._requests.get_nowait()
                 except queue.Empty:
                     break
                 if nxt is None:
-                    self._queue.put(None)  # finish this batch, then stop
+                    self._requests.put(None)  # finish this batch, then stop
                     break
                 batch.append(nxt)
-            self._write(batch)
+            try:
+                self._write(batch)
+            except BaseException as exc:  # noqa: BLE001 - the loop must outlive any one batch
+                log.error("inbox batch failed (%s)", type(exc).__name__)
+                for r in batch:
+                    r.settle(error=exc)
 
     def _write(self, batch: list[_Request]) -> None:
         now = datetime.now(UTC)
@@ -95,10 +115,29 @@ class InboxWriter:
                 ]
         except Exception as exc:  # noqa: BLE001 - every waiting request learns of it and answers 503
             for r in batch:
-                r.done.set_exception(exc)
+                r.settle(error=exc)
             return
+        for r, ids in zip(batch, created, strict=True):
+            r.settle(ids)
         new_ids = [i for ids in created for i in ids]
         if new_ids:
-            self._enqueue(new_ids)  # never raises: a failure is logged and left to the sweeper
-        for r, ids in zip(batch, created, strict=True):
-            r.done.set_result(ids)
+            self._doorbell.put(new_ids)
+
+    def _ring_loop(self) -> None:
+        while True:
+            ids = self._doorbell.get()
+            if ids is None:
+                return
+            while True:  # ring once for everything that is waiting
+                try:
+                    more = self._doorbell.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._doorbell.put(None)
+                    break
+                ids.extend(more)
+            try:
+                self._enqueue(ids)
+            except Exception as exc:  # noqa: BLE001 - the rows are committed; the sweeper enqueues them
+                log.warning("could not enqueue inbox rows %s (%s); the sweeper will", ids, type(exc).__name__)

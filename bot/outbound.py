@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.identity import SenderCrypto
@@ -142,6 +142,7 @@ def begin_attempt(
         to = crypto.decrypt(sender.line_user_id_encrypted).decode()
     reply_tried_before = delivery.reply_attempted_at is not None
     delivery.attempts += 1
+    delivery.last_attempt_at = now
     if use_reply and delivery.reply_attempted_at is None:
         delivery.reply_attempted_at = now
     return Attempt(
@@ -165,7 +166,7 @@ def send(api: LineApi, attempt: Attempt) -> LineResult:
 
 
 def record_result(
-    session: Session, attempt: Attempt, result: LineResult, *, now: datetime, max_attempts: int
+    session: Session, attempt: Attempt, result: LineResult, *, now: datetime, give_up_after: timedelta
 ) -> SendOutcome:
     delivery = session.scalars(
         select(Delivery).where(Delivery.id == attempt.delivery_id).with_for_update()
@@ -174,6 +175,8 @@ def record_result(
         return SendOutcome.nothing_to_do  # a concurrent duplicate of this job finished first
     delivery.last_status = result.status
     delivery.last_error = result.error
+    if attempt.method == Method.reply and result.status is not None:
+        delivery.reply_attempted_at = None  # LINE answered: this attempt's outcome is known
     outcome = _classify(attempt, result)
     if outcome == "push_instead":
         # The token is spent or refused for a reason of its own: send the same messages by push at once.
@@ -184,7 +187,7 @@ def record_result(
         delivery.method = attempt.method
         delivery.delivered_at = now
     elif outcome == SendOutcome.failed or (
-        outcome == SendOutcome.retry and delivery.attempts >= max_attempts
+        outcome == SendOutcome.retry and now - delivery.created_at > give_up_after
     ):
         delivery.state = DeliveryState.failed
         outcome = SendOutcome.failed
@@ -202,16 +205,24 @@ def _classify(attempt: Attempt, result: LineResult) -> str:
         return SendOutcome.delivered if status == 409 else SendOutcome.failed
     token_refused = status == 400 and "reply token" in (result.error or "").lower()
     if token_refused:
-        # The token is young (or we would have pushed): if we used it before, that attempt got through.
+        # The token is young (or we would have pushed): if an earlier use of it got no answer (a crash or a
+        # timeout), that use got through; otherwise LINE refuses it for a reason of its own.
         return SendOutcome.delivered if attempt.reply_tried_before else "push_instead"
     return SendOutcome.failed
 
 
-def pending_ids(session: Session, *, created_before: datetime, limit: int = 500) -> list[int]:
+def pending_ids(
+    session: Session, *, created_before: datetime, last_attempt_before: datetime, limit: int = 500
+) -> list[int]:
+    """Deliveries the sweeper should try again: old enough, and not attempted too recently (backoff)."""
     return list(
         session.scalars(
             select(Delivery.id)
-            .where(Delivery.state == DeliveryState.pending, Delivery.created_at < created_before)
+            .where(
+                Delivery.state == DeliveryState.pending,
+                Delivery.created_at < created_before,
+                or_(Delivery.last_attempt_at.is_(None), Delivery.last_attempt_at < last_attempt_before),
+            )
             .order_by(Delivery.id)
             .limit(limit)
         )

@@ -39,12 +39,12 @@ def welcome(desk: str, hours: OpeningHours, *, returning: bool) -> str:
         first = "また来てくれてありがとう。" if returning else "ともだち追加ありがとう。"
         return (
             f"{first}ここは「声（こえ）」、なやみを相談できる場所だよ。\n\n"
-            "・名前や学校の名前は書かなくて大丈夫。だれが書いたのか、相談員にもわからないしくみだよ。\n"
+            "・名前や学校の名前は書かなくて大丈夫。だれが書いたのか、相談員（そうだんいん）にもわからないしくみだよ。\n"
             "・書いてくれたことを、あなたにだまって学校や家の人に伝えることはないよ。\n"
-            "・ただ一つだけ、あなたやだれかの命があぶないときは、守るために、ほかの大人と協力することがあるよ。\n\n"
-            f"相談員がいる時間：{hours.describe()}"
+            "・ただ一つだけ、あなたやだれかの命があぶないときは、命を守るために、ほかの大人に力をかりることがあるよ。\n\n"
+            f"相談員がいる時間：{hours.describe(for_child=True)}"
         )
-    first = "再びのご登録ありがとうございます。" if returning else "友だち追加ありがとうございます。"
+    first = "またご利用いただきありがとうございます。" if returning else "友だち追加ありがとうございます。"
     return (
         f"{first}こちらは「声（こえ）」くらしの相談窓口です。\n\n"
         "・お名前やご住所を書く必要はありません。相談員にも、どなたからのご相談かはわかりません。\n"
@@ -55,7 +55,10 @@ def welcome(desk: str, hours: OpeningHours, *, returning: bool) -> str:
     )
 
 
-ASK_SCHOOL_LEVEL = "さいしょに教えてね。あなたはいま…？（答えたくなければ「答えたくない」でOK）"
+ASK_SCHOOL_LEVEL = (
+    "さいしょに一つだけ教えてね。あなたはいま、小学生？中学生？高校生？\n"
+    "下のボタンからえらんでね。答えたくなければ「答えたくない」でだいじょうぶ。"
+)
 
 
 def school_level_thanks(desk: str) -> str:
@@ -68,19 +71,25 @@ def acknowledgement(desk: str) -> str:
     return "ご相談ありがとうございます。メッセージは届いています。相談員が順番にお返事しますので、少しお待ちください。"
 
 
+def still_waiting(desk: str) -> str:
+    if desk == "youth":
+        return "書いてくれたこと、ちゃんと届いているよ。待たせてごめんね。相談員がお返事するまで、もう少し待っていてね。"
+    return "メッセージは届いています。お待たせして申し訳ありません。順番にお返事しますので、もう少々お待ちください。"
+
+
 def after_hours(desk: str, hours: OpeningHours, now: datetime) -> str:
     nxt = hours.next_opening(now)
     if desk == "youth":
-        when = f"次は {describe_moment(nxt)} からお返事するね。\n" if nxt else ""
+        when = f"次は {describe_moment(nxt, for_child=True)}から、お返事するね。\n" if nxt else ""
         return (
             "メッセージありがとう。ちゃんと届いているよ。\n"
-            f"いまは相談員がいない時間なんだ。相談員がいるのは {hours.describe()}。\n{when}\n"
+            f"いまは相談員がいない時間なんだ。相談員がいるのは {hours.describe(for_child=True)}。\n{when}\n"
             f"{YOUTH_HOTLINES}"
         )
-    when = f"次の対応は {describe_moment(nxt)} からです。\n" if nxt else ""
+    when = f"次の対応は {describe_moment(nxt)}からです。\n" if nxt else ""
     return (
         "ご相談ありがとうございます。メッセージは届いています。\n"
-        f"ただいま相談員の対応時間外です（対応時間：{hours.describe()}）。\n{when}\n"
+        f"ただいま対応時間外です。対応時間は {hours.describe()}です。\n{when}\n"
         f"{RESIDENT_HOTLINES}"
     )
 

@@ -34,13 +34,11 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     app = FastAPI(title="Koe", lifespan=lifespan, docs_url=None, redoc_url=None)
 
-    def enqueue_inbox(ids: list[int]) -> None:
-        try:
-            rt.queues.enqueue_inbox(ids)
-        except Exception as exc:  # noqa: BLE001 - the row is committed; the sweeper enqueues it later
-            log.warning("could not enqueue inbox rows %s (%s); the sweeper will", ids, type(exc).__name__)
-
-    writer = InboxWriter(sessions=lambda: rt.sessions, crypto=lambda: rt.crypto, enqueue=enqueue_inbox)
+    writer = InboxWriter(
+        sessions=lambda: rt.sessions,
+        crypto=lambda: rt.crypto,
+        enqueue=lambda ids: rt.queues.enqueue_inbox(ids),
+    )
 
     registry = CollectorRegistry()
     latency = Histogram(

@@ -16,7 +16,9 @@ def _cmd_web(args: argparse.Namespace) -> int:
     from koe.app import create_app
     from koe.runtime import get_runtime
 
-    settings = get_runtime().settings
+    rt = get_runtime()
+    rt.check()
+    settings = rt.settings
     configure_logging(settings.log_level)
     uvicorn.run(
         create_app(),
@@ -34,6 +36,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     from koe.worker import run_worker
 
     rt = get_runtime()
+    rt.check()
     configure_logging(rt.settings.log_level)
     run_worker(rt, burst=args.burst)
     return 0
@@ -44,6 +47,7 @@ def _cmd_scheduler(_args: argparse.Namespace) -> int:
     from koe.scheduler import Scheduler
 
     rt = get_runtime()
+    rt.check()
     configure_logging(rt.settings.log_level)
     Scheduler(rt).run()
     return 0
@@ -57,6 +61,20 @@ def _cmd_migrate(_args: argparse.Namespace) -> int:
     print("データベースを最新の形にしています…", flush=True)
     upgrade(settings.resolved_database_url)
     print("完了しました。", flush=True)
+    return 0
+
+
+def _cmd_inbox(args: argparse.Namespace) -> int:
+    from koe import inbox_admin
+    from koe.runtime import get_runtime
+
+    rt = get_runtime()
+    configure_logging("WARNING")
+    if args.action == "retry":
+        events, deliveries = inbox_admin.retry_failed(rt)
+        print(f"もう一度処理します: 受信 {events} 件、送信 {deliveries} 件")
+    else:
+        print(inbox_admin.status(rt))
     return 0
 
 
@@ -109,6 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("scheduler", help="enqueues periodic work").set_defaults(func=_cmd_scheduler)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
 
+    inbox = sub.add_parser("inbox", help="what is pending or failed; send failed work round again")
+    inbox.add_argument("action", choices=["status", "retry"], nargs="?", default="status")
+    inbox.set_defaults(func=_cmd_inbox)
+
     emulator = sub.add_parser("emulator", help="the local LINE platform emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8001)
@@ -128,10 +150,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         from pydantic import ValidationError
 
-        from bot.hours import HoursSpecError
+        from koe.runtime import ConfigError
 
-        if isinstance(exc, ValidationError | HoursSpecError):
-            print(f"設定に問題があります: {exc}", file=sys.stderr)
+        if isinstance(exc, ValidationError | ConfigError):
+            print(
+                f"設定に問題があります: {exc}\n環境変数か .env を直してから、もう一度実行してください。",
+                file=sys.stderr,
+            )
             return 2
         raise
 

@@ -18,6 +18,8 @@ from models import InboxState
 
 log = logging.getLogger("koe.jobs")
 
+DELIVERY_SWEEP_BACKOFF = 60  # seconds
+
 
 class DeliveryNotYetSent(Exception):
     """Raised so that RQ retries the job later with backoff (LINE was unreachable or answered 5xx/429)."""
@@ -105,7 +107,11 @@ def deliver(delivery_id: int) -> str:
     result = outbound.send(rt.line, attempt)
     with rt.sessions() as session, session.begin():
         outcome = outbound.record_result(
-            session, attempt, result, now=datetime.now(UTC), max_attempts=settings.max_job_attempts
+            session,
+            attempt,
+            result,
+            now=datetime.now(UTC),
+            give_up_after=timedelta(hours=settings.delivery_give_up_hours),
         )
     log.info(
         "delivery attempt delivery_id=%s method=%s status=%s outcome=%s",
@@ -130,7 +136,12 @@ def sweep() -> dict[str, int]:
     before = now - timedelta(seconds=rt.settings.sweep_after_seconds)
     with rt.sessions() as session:
         event_ids = inbox.stale_pending_ids(session, received_before=before)
-        delivery_ids = outbound.pending_ids(session, created_before=before)
+        # LINE down for long: after RQ's own retries, try again once a minute, not at every sweep.
+        delivery_ids = outbound.pending_ids(
+            session,
+            created_before=before,
+            last_attempt_before=now - timedelta(seconds=DELIVERY_SWEEP_BACKOFF),
+        )
     requeued_events = sum(
         rt.queues.requeue_stale(queues.INTAKE, queues.PROCESS_INBOX_EVENT, i, f"inbox-{i}", now=now)
         for i in event_ids

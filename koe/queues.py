@@ -27,10 +27,10 @@ DELIVER = "koe.jobs.deliver"
 
 # RQ retries a failed job on these delays (seconds); after that the sweeper still finds the row.
 RETRY_INTERVALS = [1, 3, 10, 30, 60]
-_WAITING = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 def worker_alive_key(worker_name: str) -> str:
+    """Set by each live worker, a few seconds at a time, to the ID of the job it is running (or "")."""
     return f"koe:worker-alive:{worker_name}"
 
 
@@ -84,30 +84,46 @@ class Queues:
             )
 
     def requeue_stale(self, queue: str, func: str, row_id: int, job_id: str, *, now: datetime) -> bool:
-        """For the sweeper: enqueue a row's job again unless a live copy is waiting or running.
+        """For the sweeper: enqueue a row's job again unless a live copy is really waiting or running.
 
-        A job whose worker was killed stays 'started' in RQ until RQ's own maintenance notices (a minute
-        or more); Koe's workers keep a short-lived alive key, so a started job whose worker has none is
-        abandoned.
+        RQ's own word is not enough: a job popped by a worker that died before starting it still says
+        'queued' though it sits in no list, and a killed worker's job says 'started' until RQ's maintenance
+        notices, a minute or more later. So: queued means in the queue's list, scheduled means in the
+        scheduled registry, started means a live Koe worker names it as its current job.
         """
         try:
             job = Job.fetch(job_id, connection=self.connection, serializer=JSONSerializer)
         except NoSuchJobError:
             job = None
         if job is not None:
-            status = job.get_status(refresh=False)
-            if status in _WAITING:
-                return False
-            if status == JobStatus.STARTED and self._worker_alive(job, now):
+            if self._really_pending(job, queue, now):
                 return False
             job.delete()
         self._enqueue_once(queue, func, row_id, job_id)
         log.info("sweeper re-enqueued job=%s", job_id)
         return True
 
-    def _worker_alive(self, job: Job, now: datetime) -> bool:
+    def _really_pending(self, job: Job, queue: str, now: datetime) -> bool:
+        status = job.get_status(refresh=False)
+        q = self._queues[queue]
+        if status == JobStatus.QUEUED:
+            return any(
+                self.connection.lpos(key, job.id) is not None for key in (q.key, q.intermediate_queue_key)
+            )
+        if status == JobStatus.SCHEDULED:
+            return self.connection.zscore(q.scheduled_job_registry.key, job.id) is not None
+        if status == JobStatus.DEFERRED:
+            return True
+        if status == JobStatus.STARTED:
+            return self._running(job, now)
+        return False
+
+    def _running(self, job: Job, now: datetime) -> bool:
         if job.worker_name:
-            return bool(self.connection.exists(worker_alive_key(job.worker_name)))
+            current = self.connection.get(worker_alive_key(job.worker_name))
+            if isinstance(current, bytes):
+                current = current.decode()
+            return current == job.id
         # No worker recorded: judge by age, allowing the job its whole timeout.
         started = job.started_at
         if started is None:

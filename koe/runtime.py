@@ -19,6 +19,10 @@ from koe.queues import Queues
 from koe.settings import DESKS, Settings, load_settings
 
 
+class ConfigError(Exception):
+    """A setting that cannot work; the command line reports it and exits with status 2."""
+
+
 class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -74,6 +78,14 @@ class Runtime:
             access_tokens={desk: self.settings.channel_access_token(desk) for desk in DESKS},
             timeout_seconds=self.settings.line_timeout_seconds,
         )
+
+    def check(self) -> None:
+        """Build what every job needs now, so that a bad setting stops the process at start with a clear
+        message instead of failing each message later (opening hours, keys, the LINE client)."""
+        try:
+            _ = (self.flow, self.line)
+        except ValueError as exc:  # HoursSpecError, a malformed Fernet key, ...
+            raise ConfigError(str(exc)) from exc
 
     def close(self) -> None:
         if "engine" in self.__dict__:

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     sweep_interval_seconds: float = Field(10.0, alias="KOE_SWEEP_INTERVAL_SECONDS")
     job_timeout_seconds: int = Field(60, alias="KOE_JOB_TIMEOUT_SECONDS")
     max_job_attempts: int = Field(8, alias="KOE_MAX_JOB_ATTEMPTS")
+    # A message to a sender is retried (with backoff) this long before it is given up as failed; LINE keeps
+    # a push's retry key for 24 hours, so retrying past that could deliver twice.
+    delivery_give_up_hours: float = Field(24.0, alias="KOE_DELIVERY_GIVE_UP_HOURS")
     max_webhook_body_bytes: int = Field(1_048_576, alias="KOE_MAX_WEBHOOK_BODY_BYTES")
     log_level: str = Field("INFO", alias="KOE_LOG_LEVEL")
 

@@ -14,16 +14,16 @@ from koe.queues import ALL_QUEUES, worker_alive_key
 from koe.runtime import Runtime
 
 ALIVE_TTL_SECONDS = 10
-ALIVE_EVERY_SECONDS = 3
+ALIVE_EVERY_SECONDS = 1
 
 
-def _keep_alive(redis: Redis, key: str, stop: threading.Event) -> None:
-    """A short-lived key the sweeper reads: when a worker dies, its started jobs are known abandoned within
-    seconds, rather than after RQ's own execution expiry of a minute or more."""
+def _keep_alive(redis: Redis, worker: SimpleWorker, key: str, stop: threading.Event) -> None:
+    """A short-lived key naming the job this worker runs: when a worker dies, the sweeper knows its job was
+    abandoned within seconds, rather than after RQ's own execution expiry of a minute or more."""
     while not stop.is_set():
         # Redis down: the worker's own loop notices and reconnects; the key simply lapses meanwhile.
         with contextlib.suppress(RedisError):
-            redis.set(key, "1", ex=ALIVE_TTL_SECONDS)
+            redis.set(key, worker.get_current_job_id() or "", ex=ALIVE_TTL_SECONDS)
         stop.wait(ALIVE_EVERY_SECONDS)
 
 
@@ -38,9 +38,10 @@ def run_worker(rt: Runtime, *, burst: bool = False, name: str | None = None) -> 
         name=name,
     )
     key = worker_alive_key(worker.name)
-    rt.redis.set(key, "1", ex=ALIVE_TTL_SECONDS)
     stop = threading.Event()
-    beat = threading.Thread(target=_keep_alive, args=(rt.redis, key, stop), daemon=True, name="koe-alive")
+    beat = threading.Thread(
+        target=_keep_alive, args=(rt.redis, worker, key, stop), daemon=True, name="koe-alive"
+    )
     beat.start()
     try:
         return bool(worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level))

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -18,6 +19,18 @@ NAMING_CONVENTION = {
 
 # SQLite only autoincrements INTEGER PRIMARY KEY; PostgreSQL gets 64-bit IDs.
 IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def str_enum(enum: type[StrEnum]) -> Enum:
+    """A VARCHAR(16) holding the enum's values, loaded back as the enum (not a bare str)."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
 
 
 def utcnow() -> datetime:

@@ -6,7 +6,8 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdType, UTCDateTime, utcnow
+from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
+from models.senders import SchoolLevel
 
 
 class ConsultationState(StrEnum):
@@ -41,8 +42,10 @@ class Consultation(Base):
     desk: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16), default="line")
     sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id"))
-    school_level: Mapped[str | None] = mapped_column(String(16))
-    state: Mapped[ConsultationState] = mapped_column(String(16), default=ConsultationState.open)
+    school_level: Mapped[SchoolLevel | None] = mapped_column(str_enum(SchoolLevel))
+    state: Mapped[ConsultationState] = mapped_column(
+        str_enum(ConsultationState), default=ConsultationState.open
+    )
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -61,8 +64,8 @@ class Message(Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     consultation_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
     sender_id: Mapped[int] = mapped_column(ForeignKey("senders.id"), index=True)
-    author: Mapped[MessageAuthor] = mapped_column(String(16))
-    kind: Mapped[MessageKind] = mapped_column(String(16))
+    author: Mapped[MessageAuthor] = mapped_column(str_enum(MessageAuthor))
+    kind: Mapped[MessageKind] = mapped_column(str_enum(MessageKind))
     text: Mapped[str | None] = mapped_column(Text)
     purpose: Mapped[str | None] = mapped_column(String(32))
     line_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdType, UTCDateTime, utcnow
+from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
 
 
 class DeliveryState(StrEnum):
@@ -37,11 +37,13 @@ class Delivery(Base):
     messages_json: Mapped[str] = mapped_column(Text)
     reply_token: Mapped[str | None] = mapped_column(String(64))
     reply_token_issued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set while a reply's outcome is unknown (sent, no answer yet); cleared by a definite answer.
     reply_attempted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     retry_key: Mapped[str] = mapped_column(String(36))
-    state: Mapped[DeliveryState] = mapped_column(String(16), default=DeliveryState.pending)
+    state: Mapped[DeliveryState] = mapped_column(str_enum(DeliveryState), default=DeliveryState.pending)
     method: Mapped[str | None] = mapped_column(String(8))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

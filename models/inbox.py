@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdType, UTCDateTime, utcnow
+from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
 
 
 class InboxState(StrEnum):
@@ -35,7 +35,7 @@ class InboxEvent(Base):
     event_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     payload: Mapped[bytes | None] = mapped_column(LargeBinary)
-    state: Mapped[InboxState] = mapped_column(String(16), default=InboxState.pending)
+    state: Mapped[InboxState] = mapped_column(str_enum(InboxState), default=InboxState.pending)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(String(64))

@@ -6,7 +6,7 @@ from enum import StrEnum
 from sqlalchemy import LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, IdType, UTCDateTime, utcnow
+from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
 
 
 class SchoolLevel(StrEnum):
@@ -37,10 +37,11 @@ class Sender(Base):
     channel: Mapped[str] = mapped_column(String(16), default="line")
     pseudonym: Mapped[str] = mapped_column(String(64))
     line_user_id_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
-    school_level: Mapped[SchoolLevel | None] = mapped_column(String(16))
-    status: Mapped[SenderStatus] = mapped_column(String(16), default=SenderStatus.active)
+    school_level: Mapped[SchoolLevel | None] = mapped_column(str_enum(SchoolLevel))
+    status: Mapped[SenderStatus] = mapped_column(str_enum(SenderStatus), default=SenderStatus.active)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     followed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     unfollowed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_media_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_sticker_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -36,7 +36,7 @@ def test_follow_welcomes_and_asks_school_level(client: TestClient, runtime: Runt
     assert process(client, runtime, "youth", le.follow_event(user)) == ["welcomed"]
     (d,) = deliveries(runtime)
     welcome, question = orjson.loads(d.messages_json)
-    assert "だれが書いたのか、相談員にもわからない" in welcome["text"]
+    assert "だれが書いたのか、相談員（そうだんいん）にもわからない" in welcome["text"]
     assert "命があぶないとき" in welcome["text"]
     labels = [i["action"]["label"] for i in question["quickReply"]["items"]]
     assert labels == ["小学生", "中学生", "高校生", "それ以外", "答えたくない"]
@@ -117,7 +117,7 @@ def test_out_of_hours_tells_when_counsellors_are_in_and_gives_hotlines(
     assert d.purpose == "after_hours"
     for hotline in ("0120-0-78310", "189", "110", "119"):
         assert hotline in text
-    assert "相談員がいるのは" in text and "からお返事するね" in text
+    assert "相談員がいるのは" in text and "から、お返事するね" in text
 
 
 def test_sticker_and_image_are_recorded_without_content_and_answered_kindly(
@@ -133,10 +133,13 @@ def test_sticker_and_image_are_recorded_without_content_and_answered_kindly(
             for m in s.scalars(select(Message).where(Message.author == "sender").order_by(Message.id))
         ]
     assert kinds == [("sticker", None), ("image", None)]
-    first, *rest = deliveries(runtime)
+    first, second = deliveries(runtime)
     assert "スタンプありがとう" in delivered_texts(first)[0]
-    # One kind word per burst: the image right after the sticker gets no second notice.
-    assert all("写真" not in t for d in rest for t in delivered_texts(d))
+    # The photo is not opened, and the sender is told so, even right after the sticker.
+    assert "写真・動画・音声・ファイルは、ここでは見たり聞いたりできない" in delivered_texts(second)[0]
+    # One kind word of each sort per burst.
+    process(client, runtime, "youth", le.sticker_event(user))
+    assert len(deliveries(runtime)) == 2
 
 
 def test_unfollow_marks_the_sender_gone(client: TestClient, runtime: Runtime) -> None:
@@ -156,6 +159,36 @@ def test_unsend_removes_the_text_but_keeps_the_message(client: TestClient, runti
     with runtime.sessions() as s:
         stored = s.scalars(select(Message).where(Message.author == "sender")).one()
     assert stored.text is None and stored.withdrawn_at is not None
+
+
+def test_an_unsend_that_overtakes_its_message_still_withdraws_it(
+    client: TestClient, runtime: Runtime
+) -> None:
+    user = le.user_id()
+    message = le.text_event(user, "いまのなし")
+    unsend = le.base_event("unsend", user)
+    unsend["unsend"] = {"messageId": message["message"]["id"]}
+    # Workers run in parallel: the unsend's job may run before the message's.
+    message_row, unsend_row = post(client, runtime, "youth", message, unsend)
+    assert jobs.process_inbox_event(unsend_row) == "withdrawn_before_arrival"
+    assert jobs.process_inbox_event(message_row) == "opened_consultation"
+    with runtime.sessions() as s:
+        stored = s.scalars(select(Message).where(Message.author == "sender")).one()
+    assert stored.text is None and stored.withdrawn_at is not None and stored.consultation_id is not None
+
+
+def test_a_sender_still_waiting_hears_that_their_words_arrived(client: TestClient, runtime: Runtime) -> None:
+    from sqlalchemy import update
+
+    user = le.user_id()
+    process(client, runtime, "youth", le.text_event(user, "聞いてほしい"))
+    process(client, runtime, "youth", le.text_event(user, "まだかな"))
+    assert [d.purpose for d in deliveries(runtime)] == ["acknowledgement"]  # not at every message
+    with runtime.sessions() as s, s.begin():
+        s.execute(update(Consultation).values(acknowledged_at=datetime.now(UTC) - timedelta(minutes=25)))
+    process(client, runtime, "youth", le.text_event(user, "だれかいる？"))
+    assert [d.purpose for d in deliveries(runtime)] == ["acknowledgement", "still_waiting"]
+    assert "ちゃんと届いているよ" in delivered_texts(deliveries(runtime)[-1])[0]
 
 
 def test_standby_and_group_events_are_recorded_never_answered(client: TestClient, runtime: Runtime) -> None:

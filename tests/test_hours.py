@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.hours import HoursSpecError, OpeningHours, describe_moment
+from bot.hours import HoursSpecError, OpeningHours, child_time, describe_moment
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 YOUTH = OpeningHours("mon-fri 17:00-22:00")
@@ -42,7 +42,24 @@ def test_hours_are_judged_in_tokyo_whatever_the_clock_zone() -> None:
 def test_next_opening_skips_weekends_and_holidays() -> None:
     # Friday night before a weekend, the Monday being a holiday: next is Tuesday 17:00.
     assert YOUTH.next_opening(at("2026-11-20 23:00")) == at("2026-11-24 17:00")
-    assert describe_moment(at("2026-11-24 17:00")) == "11月24日(火) 17:00"
+    assert describe_moment(at("2026-11-24 17:00")) == "11月24日（火）17:00"
+    assert describe_moment(at("2026-11-24 17:00"), for_child=True) == "11月24日（火）の 夕方5時"
+
+
+@pytest.mark.parametrize(
+    ("minutes", "said"),
+    [
+        (0, "夜中0時"),
+        (7 * 60, "朝7時"),
+        (12 * 60, "昼12時"),
+        (17 * 60, "夕方5時"),
+        (21 * 60 + 30, "夜9時半"),
+        (1440, "夜12時"),
+    ],
+)
+def test_times_as_a_child_says_them(minutes: int, said: str) -> None:
+    assert child_time(minutes) == said
+    assert YOUTH.describe(for_child=True) == "月〜金の 夕方5時〜夜10時（祝日はお休み）"
 
 
 def test_several_windows_and_description() -> None:

@@ -42,9 +42,14 @@ def state_of(rt: Runtime, delivery_id: int) -> Delivery:
 
 
 def as_if_crashed_before_recording(rt: Runtime, delivery_id: int) -> None:
-    """The worker died after LINE accepted but before the row said so."""
+    """The worker died after LINE accepted but before the row said so: the row is as the attempt left it."""
     with rt.sessions() as s, s.begin():
-        s.execute(update(Delivery).where(Delivery.id == delivery_id).values(state=DeliveryState.pending))
+        d = s.get(Delivery, delivery_id)
+        assert d is not None
+        d.state = DeliveryState.pending
+        if d.method == "reply":
+            d.reply_attempted_at, d.method = d.delivered_at, None
+        d.delivered_at = None
 
 
 def acks_on_screen(line: LinePlatform, pupil: str) -> int:
@@ -108,6 +113,39 @@ def test_young_token_refused_after_our_own_attempt_means_it_got_through(line: Li
     d = state_of(line.rt, delivery_id)
     assert (d.method, d.last_status) == ("reply", 400)
     assert acks_on_screen(line, pupil) == 1  # not pushed a second time
+
+
+def test_a_reply_refused_with_5xx_is_not_taken_as_delivered_later(line: LinePlatform) -> None:
+    pupil = line.new_pupil()
+    delivery_id = one_delivery(line, pupil)
+    line.fault(endpoint="reply", status=500, count=1)
+    with pytest.raises(jobs.DeliveryNotYetSent):
+        jobs.deliver(delivery_id)
+    # LINE answered, so the first reply's outcome is known: it did not deliver. Expire the token at LINE.
+    line.http.post("/emulator/settings", json={"reply_token_ttl_seconds": 0}).raise_for_status()
+    assert jobs.deliver(delivery_id) == "delivered"
+    assert state_of(line.rt, delivery_id).method == "push"
+    assert acks_on_screen(line, pupil) == 1
+
+
+def test_a_delivery_is_given_up_only_after_a_day(line: LinePlatform) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    line.rt.settings.reply_token_max_age_seconds = 0
+    pupil = line.new_pupil()
+    delivery_id = one_delivery(line, pupil)
+    line.fault(endpoint="push", status=503, count=10)
+    for _ in range(3):  # many failures within the day: still pending
+        with pytest.raises(jobs.DeliveryNotYetSent):
+            jobs.deliver(delivery_id)
+    assert state_of(line.rt, delivery_id).state == DeliveryState.pending
+    with line.rt.sessions() as s, s.begin():
+        s.execute(
+            update(Delivery)
+            .where(Delivery.id == delivery_id)
+            .values(created_at=datetime.now(UTC) - timedelta(hours=25))
+        )
+    assert jobs.deliver(delivery_id) == "failed"
 
 
 def test_token_refused_on_first_use_falls_back_to_push(line: LinePlatform) -> None:

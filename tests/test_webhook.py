@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import time
 from concurrent.futures import ThreadPoolExecutor
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from rq import Queue
@@ -29,8 +30,14 @@ def count_rows(rt: Runtime) -> int:
         return s.scalar(select(func.count()).select_from(InboxEvent)) or 0
 
 
-def intake_jobs(rt: Runtime) -> list[str]:
-    return list(Queue("intake", connection=rt.redis).get_job_ids())
+def intake_jobs(rt: Runtime, *, expect: int = 0) -> list[str]:
+    """The queued intake jobs; the doorbell rings just after the answer, so wait for the expected count."""
+    deadline = time.monotonic() + 5
+    while True:
+        ids = list(Queue("intake", connection=rt.redis).get_job_ids())
+        if len(ids) >= expect or time.monotonic() > deadline:
+            return ids
+        time.sleep(0.01)
 
 
 def test_valid_signature_stores_and_enqueues(client: TestClient, runtime: Runtime) -> None:
@@ -44,7 +51,7 @@ def test_valid_signature_stores_and_enqueues(client: TestClient, runtime: Runtim
     # The payload is encrypted at rest: neither the user ID nor the text is readable in the row.
     assert row.payload is not None and user.encode() not in row.payload
     assert "ともだち".encode() not in row.payload
-    assert intake_jobs(runtime) == [f"inbox-{row.id}"]
+    assert intake_jobs(runtime, expect=1) == [f"inbox-{row.id}"]
 
 
 @pytest.mark.parametrize(
@@ -132,6 +139,8 @@ def test_redelivery_and_duplicates_are_stored_once(client: TestClient, runtime: 
         == 200
     )
     assert count_rows(runtime) == 1
+    assert len(intake_jobs(runtime, expect=1)) == 1
+    time.sleep(0.2)
     assert len(intake_jobs(runtime)) == 1
 
 
@@ -143,19 +152,23 @@ def test_several_events_in_one_body(client: TestClient, runtime: Runtime) -> Non
         == 200
     )
     assert count_rows(runtime) == 3
-    assert len(intake_jobs(runtime)) == 3
+    assert len(intake_jobs(runtime, expect=3)) == 3
 
 
 def test_fifty_concurrent_webhooks_with_duplicates_store_each_event_once(runtime: Runtime) -> None:
     events = [le.text_event(le.user_id(), f"message {i}") for i in range(50)]
     # Every event is sent twice, concurrently, as LINE may when it retries.
     bodies = [le.body(e) for e in events] * 2
-    with ServerThread(create_app(runtime)) as server, httpx.Client(base_url=server.url, timeout=30) as http:
+    with ServerThread(create_app(runtime)) as server:
 
         def post(raw: bytes) -> int:
-            return http.post(
-                "/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)
-            ).status_code
+            # One connection per delivery, as LINE's servers would open them.
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+            try:
+                conn.request("POST", "/line/webhook/youth", body=raw, headers=le.signed_headers(SECRET, raw))
+                return conn.getresponse().status
+            finally:
+                conn.close()
 
         with ThreadPoolExecutor(max_workers=50) as pool:
             statuses = list(pool.map(post, bodies))
@@ -163,7 +176,7 @@ def test_fifty_concurrent_webhooks_with_duplicates_store_each_event_once(runtime
     with runtime.sessions() as s:
         stored = sorted(s.scalars(select(InboxEvent.webhook_event_id)))
     assert stored == sorted(e["webhookEventId"] for e in events)
-    assert len(set(intake_jobs(runtime))) == 50
+    assert len(set(intake_jobs(runtime, expect=50))) == 50
 
 
 def test_redis_down_still_stores_and_answers_200(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,3 +213,38 @@ def test_only_one_scheduler_holds_the_lease(runtime: Runtime) -> None:
     first, second = Scheduler(runtime), Scheduler(runtime)
     assert first._hold_lease() and not second._hold_lease()
     assert first._hold_lease()  # renewing its own lease
+
+
+def test_sweeper_requeues_a_job_that_says_queued_but_sits_in_no_queue(
+    client: TestClient, runtime: Runtime
+) -> None:
+    from koe import jobs
+
+    raw = le.body(le.text_event(le.user_id(), "きえたジョブ"))
+    assert (
+        client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 200
+    )
+    (job_id,) = intake_jobs(runtime, expect=1)
+    runtime.settings.sweep_after_seconds = 0
+    assert jobs.sweep()["inbox_events"] == 0  # really waiting in the queue: left alone
+    # A worker popped it and died before starting it: RQ still says "queued", but no list holds it.
+    runtime.redis.lrem("rq:queue:intake", 0, job_id)
+    assert jobs.sweep()["inbox_events"] == 1
+    assert intake_jobs(runtime, expect=1) == [job_id]
+
+
+def test_inbox_retry_sends_failed_rows_round_again(client: TestClient, runtime: Runtime) -> None:
+    from sqlalchemy import update
+
+    from koe import inbox_admin, jobs
+
+    raw = le.body(le.text_event(le.user_id(), "もういちど"))
+    client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw))
+    with runtime.sessions() as s, s.begin():
+        s.execute(update(InboxEvent).values(state=InboxState.failed, outcome="too_many_attempts"))
+    assert "failed=1" in inbox_admin.status(runtime)
+    assert inbox_admin.retry_failed(runtime) == (1, 0)
+    with runtime.sessions() as s:
+        (event_id,) = s.scalars(select(InboxEvent.id))
+    assert jobs.process_inbox_event(event_id) == "opened_consultation"

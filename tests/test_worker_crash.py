@@ -10,6 +10,7 @@ from pathlib import Path
 
 import psycopg
 from fastapi.testclient import TestClient
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import func, select
 
@@ -58,11 +59,14 @@ def test_worker_killed_mid_job_then_restarted_loses_nothing(runtime: Runtime, tm
 
     with hold_inbox_row(runtime, event_id):
         worker = start_koe(runtime.settings, "worker", log=tmp_path / "worker1.log")
-        wait_for(
-            lambda: Job.fetch(job_id, connection=runtime.redis).get_status() == JobStatus.STARTED,
-            30,
-            "the job to start",
-        )
+
+        def started() -> bool:
+            try:
+                return Job.fetch(job_id, connection=runtime.redis).get_status() == JobStatus.STARTED
+            except NoSuchJobError:
+                return False  # the doorbell has not rung yet
+
+        wait_for(started, 30, "the job to start")
         time.sleep(0.5)
         kill_group(worker)  # SIGKILL: no cleanup, no goodbye, as when a machine dies
 

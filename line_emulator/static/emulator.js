@@ -6,6 +6,11 @@
   const DESK_LABELS = { youth: "こども相談", resident: "くらしの相談" };
   const STORAGE_KEY = "koe-line-emulator-users";
   const POLL_MS = 1000;
+  // How close to the end of the chat (px) still counts as "reading the newest messages".
+  const NEAR_BOTTOM_PX = 80;
+  // Web addresses and hyphenated phone numbers become links, as in LINE.
+  const LINK_PATTERN = /(https?:\/\/[^\s<>"'（）「」、。]+)|((?<!\d)0\d{1,4}(?:-\d{1,5}){1,2}(?!\d))/g;
+  const SVG_NS = "http://www.w3.org/2000/svg";
 
   const el = (id) => document.getElementById(id);
   const deskSwitch = el("desk-switch");
@@ -38,6 +43,7 @@
   let polling = false;
   let busy = false;
   let toastTimer = null;
+  let stickToBottom = true;
 
   function loadUsers() {
     try {
@@ -65,6 +71,66 @@
     if (className) node.className = className;
     if (text !== undefined && text !== null) node.textContent = text;
     return node;
+  }
+
+  // A small drawing (no emoji, so nothing depends on an emoji font being installed).
+  function drawing(viewBox, shapes) {
+    const root = document.createElementNS(SVG_NS, "svg");
+    root.setAttribute("viewBox", viewBox);
+    root.setAttribute("aria-hidden", "true");
+    root.setAttribute("focusable", "false");
+    for (const [tag, attributes] of shapes) {
+      const shape = document.createElementNS(SVG_NS, tag);
+      for (const [name, value] of Object.entries(attributes)) shape.setAttribute(name, String(value));
+      root.appendChild(shape);
+    }
+    return root;
+  }
+
+  const LINE_ART = { fill: "none", stroke: "currentColor", "stroke-width": 1.8, "stroke-linejoin": "round" };
+  const ICONS = {
+    image: [
+      ["rect", { x: 3, y: 4, width: 18, height: 16, rx: 2, ...LINE_ART }],
+      ["circle", { cx: 9, cy: 10, r: 2, ...LINE_ART }],
+      ["polyline", { points: "3,18 9,13 13,16 16,13 21,17", ...LINE_ART }],
+    ],
+    video: [
+      ["rect", { x: 3, y: 5, width: 18, height: 14, rx: 2, ...LINE_ART }],
+      ["polygon", { points: "10,9 15,12 10,15", fill: "currentColor" }],
+    ],
+    audio: [
+      ["path", { d: "M9 18V6l10-2v12", ...LINE_ART }],
+      ["circle", { cx: 7, cy: 18, r: 2, ...LINE_ART }],
+      ["circle", { cx: 17, cy: 16, r: 2, ...LINE_ART }],
+    ],
+    file: [
+      ["path", { d: "M6 3h8l4 4v14H6z", ...LINE_ART }],
+      ["path", { d: "M14 3v4h4", ...LINE_ART }],
+    ],
+    location: [
+      ["path", { d: "M12 21s-6-6-6-11a6 6 0 0 1 12 0c0 5-6 11-6 11z", ...LINE_ART }],
+      ["circle", { cx: 12, cy: 10, r: 2, ...LINE_ART }],
+    ],
+    message: [["path", { d: "M4 5h16v11H9l-4 4v-4H4z", ...LINE_ART }]],
+  };
+
+  // The emulator has no sticker images, so every sticker is this little bear.
+  function stickerDrawing() {
+    const ink = "#3a2a20";
+    return drawing("0 0 100 100", [
+      ["circle", { cx: 24, cy: 26, r: 14, fill: "#c98a56" }],
+      ["circle", { cx: 76, cy: 26, r: 14, fill: "#c98a56" }],
+      ["circle", { cx: 24, cy: 26, r: 7, fill: "#f1c9a5" }],
+      ["circle", { cx: 76, cy: 26, r: 7, fill: "#f1c9a5" }],
+      ["circle", { cx: 50, cy: 56, r: 36, fill: "#d99a63" }],
+      ["ellipse", { cx: 50, cy: 69, rx: 15, ry: 11, fill: "#f6dcc2" }],
+      ["circle", { cx: 37, cy: 51, r: 4, fill: ink }],
+      ["circle", { cx: 63, cy: 51, r: 4, fill: ink }],
+      ["circle", { cx: 27, cy: 64, r: 5, fill: "#f2a7a0" }],
+      ["circle", { cx: 73, cy: 64, r: 5, fill: "#f2a7a0" }],
+      ["ellipse", { cx: 50, cy: 64, rx: 5, ry: 3.5, fill: ink }],
+      ["path", { d: "M44 71q6 6 12 0", fill: "none", stroke: ink, "stroke-width": 2.5, "stroke-linecap": "round" }],
+    ]);
   }
 
   function showToast(text) {
@@ -114,9 +180,16 @@
     lastRendered = "";
     lastChat = null;
     dismissedQuickReplyFor = null;
+    stickToBottom = true;
     chatName.textContent = deskLabel(name);
     renderDeskSwitch();
     startNote.textContent = "";
+    devStatus.textContent = "";
+    // Nothing of the other desk's chat may stay on screen until the first poll answers.
+    chatLog.replaceChildren();
+    quickReplies.hidden = true;
+    blockedNote.hidden = true;
+    chatStatus.textContent = "";
     if (users[desk]) {
       showChat();
       poll();
@@ -213,26 +286,53 @@
 
   // ---- rendering -----------------------------------------------------------------------
 
+  // Text goes in as text nodes; only web addresses and phone numbers become <a> elements.
+  function textBubble(text) {
+    const bubble = make("div", "bubble");
+    let last = 0;
+    for (const match of text.matchAll(LINK_PATTERN)) {
+      if (match.index > last) bubble.append(text.slice(last, match.index));
+      const link = make("a", match[1] ? "" : "tel", match[0]);
+      if (match[1]) {
+        link.href = match[1];
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+      } else {
+        link.href = "tel:" + match[2].replace(/-/g, "");
+      }
+      bubble.appendChild(link);
+      last = match.index + match[0].length;
+    }
+    bubble.append(text.slice(last));
+    return bubble;
+  }
+
   function bubbleFor(message) {
     const type = message.type;
-    if (type === "text") return make("div", "bubble", message.text);
+    if (type === "text") return textBubble(String(message.text ?? ""));
     if (type === "sticker") {
-      const bubble = make("div", "bubble sticker", "🧸");
-      bubble.title = "スタンプ";
+      const bubble = make("div", "bubble sticker");
+      bubble.setAttribute("role", "img");
+      bubble.setAttribute("aria-label", "スタンプ");
+      bubble.appendChild(stickerDrawing());
       bubble.appendChild(make("span", "caption", "スタンプ"));
       return bubble;
     }
     const labels = {
-      image: "🖼 画像",
-      video: "🎬 動画",
-      audio: "🎵 音声メッセージ",
-      file: "📎 ファイル",
-      location: "📍 位置情報",
-      flex: "💬 メッセージ",
-      template: "💬 メッセージ",
-      imagemap: "🖼 イメージマップ",
+      image: ["image", "画像"],
+      video: ["video", "動画"],
+      audio: ["audio", "音声メッセージ"],
+      file: ["file", "ファイル"],
+      location: ["location", "位置情報"],
+      flex: ["message", "メッセージ"],
+      template: ["message", "メッセージ"],
+      imagemap: ["image", "イメージマップ"],
     };
-    const bubble = make("div", "bubble media", labels[type] || "（この種類のメッセージは表示できません）");
+    const bubble = make("div", "bubble media");
+    const [icon, label] = labels[type] || ["message", "（この種類のメッセージは表示できません）"];
+    const title = make("span", "media-label");
+    title.append(drawing("0 0 24 24", ICONS[icon]), label);
+    bubble.appendChild(title);
     let caption = null;
     if (message.alt_text) caption = message.alt_text;
     if (type === "location") caption = [message.title, message.address].filter(Boolean).join("\n");
@@ -258,7 +358,7 @@
     const row = make("div", "row " + (message.from === "bot" ? "bot" : "user"));
     const meta = make("div", "meta");
     if (message.from === "bot") {
-      const avatar = make("div", "avatar", deskLabel(desk).slice(0, 1));
+      const avatar = make("div", "avatar", "声");
       avatar.setAttribute("aria-hidden", "true");
       row.appendChild(avatar);
       row.appendChild(bubbleFor(message));
@@ -275,6 +375,10 @@
           }
         });
         meta.appendChild(unsend);
+        // Touch screens have no hover: a tap on the message shows 送信取消 (LINE uses a long press).
+        row.addEventListener("click", (event) => {
+          if (!event.target.closest(".unsend")) row.classList.toggle("actions-open");
+        });
       }
       if (message.read) meta.appendChild(make("span", "", "既読"));
       meta.appendChild(make("span", "", timeLabel(message.at)));
@@ -286,7 +390,7 @@
 
   function renderTyping() {
     const row = make("div", "row bot");
-    const avatar = make("div", "avatar", deskLabel(desk).slice(0, 1));
+    const avatar = make("div", "avatar", "声");
     avatar.setAttribute("aria-hidden", "true");
     const bubble = make("div", "bubble typing");
     bubble.setAttribute("aria-label", "入力中…");
@@ -321,18 +425,20 @@
     const signature = JSON.stringify(chat) + "|" + dismissedQuickReplyFor;
     if (signature === lastRendered) return;
     lastRendered = signature;
-    const nearBottom = chatLog.scrollHeight - chatLog.scrollTop - chatLog.clientHeight < 80;
-    const grew = !lastChat || chat.messages.length !== lastChat.messages.length || chat.loading !== lastChat.loading;
+    const keepAtBottom =
+      stickToBottom ||
+      !lastChat ||
+      chat.messages.length !== lastChat.messages.length ||
+      chat.loading !== lastChat.loading;
     lastChat = chat;
 
     const nodes = [];
     if (chat.following || chat.blocked || chat.messages.length) {
-      nodes.push(make("div", "notice", deskLabel(desk) + " を友だち追加しました"));
+      nodes.push(make("div", "notice", deskLabel(desk) + "を友だち追加しました"));
     }
     for (const message of chat.messages) nodes.push(renderMessage(message));
     if (chat.loading && !chat.blocked) nodes.push(renderTyping());
     chatLog.replaceChildren(...nodes);
-    if (nearBottom || grew) chatLog.scrollTop = chatLog.scrollHeight;
 
     chatStatus.textContent = chat.blocked ? "ブロック中" : chat.following ? "友だち" : "";
     blockedNote.hidden = !chat.blocked;
@@ -340,6 +446,17 @@
     unblockButton.hidden = !chat.blocked;
     for (const control of [textInput, sendButton, stickerButton, imageButton]) control.disabled = chat.blocked;
     renderQuickReplies(chat);
+    // Only now, with the quick replies and the blocked note in place, is the log's height known.
+    if (keepAtBottom) scrollToBottom();
+  }
+
+  function distanceFromBottom() {
+    return chatLog.scrollHeight - chatLog.scrollTop - chatLog.clientHeight;
+  }
+
+  function scrollToBottom() {
+    chatLog.scrollTop = chatLog.scrollHeight;
+    stickToBottom = true;
   }
 
   async function poll() {
@@ -371,6 +488,17 @@
 
   // ---- wiring --------------------------------------------------------------------------
 
+  chatLog.addEventListener("scroll", () => {
+    stickToBottom = distanceFromBottom() < NEAR_BOTTOM_PX;
+  });
+  // The log gets shorter when quick replies, the blocked note, a taller input box or a phone's keyboard
+  // appear; whoever was reading the newest message keeps seeing it.
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(() => {
+      if (stickToBottom && !chatLog.hidden) chatLog.scrollTop = chatLog.scrollHeight;
+    }).observe(chatLog);
+  }
+
   startButton.addEventListener("click", startAsNewUser);
   sendButton.addEventListener("click", sendText);
   textInput.addEventListener("input", autoGrow);
@@ -387,7 +515,7 @@
   });
   imageButton.addEventListener("click", () => send({ type: "image" }));
   blockButton.addEventListener("click", () => {
-    if (window.confirm(deskLabel(desk) + " をブロックしますか？")) send({ type: "unfollow" });
+    if (window.confirm(deskLabel(desk) + "をブロックしますか？")) send({ type: "unfollow" });
   });
   unblockButton.addEventListener("click", () => send({ type: "follow", is_unblocked: true }));
   restartButton.addEventListener("click", () => {

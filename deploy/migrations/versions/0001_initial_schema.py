@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 01:46:10.145777
+Create Date: 2026-11-23
 """
 
 from __future__ import annotations
@@ -33,7 +33,11 @@ def upgrade() -> None:
         sa.Column("event_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("received_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=True),
-        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum("pending", "done", "skipped", "failed", name="inboxstate", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("handled_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("outcome", sa.String(length=64), nullable=True),
@@ -50,13 +54,31 @@ def upgrade() -> None:
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("pseudonym", sa.String(length=64), nullable=False),
         sa.Column("line_user_id_encrypted", sa.LargeBinary(), nullable=True),
-        sa.Column("school_level", sa.String(length=16), nullable=True),
-        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column(
+            "school_level",
+            sa.Enum(
+                "elementary",
+                "junior_high",
+                "high",
+                "other",
+                "undisclosed",
+                name="schoollevel",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "status",
+            sa.Enum("active", "gone", name="senderstatus", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("first_seen_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("followed_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("unfollowed_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_message_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_media_notice_at", models.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("last_sticker_notice_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_senders")),
         sa.UniqueConstraint("desk", "pseudonym", name=op.f("uq_senders_desk_pseudonym")),
     )
@@ -66,8 +88,25 @@ def upgrade() -> None:
         sa.Column("desk", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("school_level", sa.String(length=16), nullable=True),
-        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column(
+            "school_level",
+            sa.Enum(
+                "elementary",
+                "junior_high",
+                "high",
+                "other",
+                "undisclosed",
+                name="schoollevel",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=True,
+        ),
+        sa.Column(
+            "state",
+            sa.Enum("open", "closed", name="consultationstate", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("opened_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("last_message_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.Column("closed_at", models.base.UTCDateTime(timezone=True), nullable=True),
@@ -96,9 +135,14 @@ def upgrade() -> None:
         sa.Column("reply_token_issued_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("reply_attempted_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("retry_key", sa.String(length=36), nullable=False),
-        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column(
+            "state",
+            sa.Enum("pending", "delivered", "failed", name="deliverystate", native_enum=False, length=16),
+            nullable=False,
+        ),
         sa.Column("method", sa.String(length=8), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("last_attempt_at", models.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.String(length=200), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
@@ -123,8 +167,28 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("consultation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("sender_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("author", sa.String(length=16), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column(
+            "author",
+            sa.Enum("sender", "bot", "counsellor", name="messageauthor", native_enum=False, length=16),
+            nullable=False,
+        ),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "text",
+                "sticker",
+                "image",
+                "video",
+                "audio",
+                "file",
+                "location",
+                "other",
+                name="messagekind",
+                native_enum=False,
+                length=16,
+            ),
+            nullable=False,
+        ),
         sa.Column("text", sa.Text(), nullable=True),
         sa.Column("purpose", sa.String(length=32), nullable=True),
         sa.Column("line_message_id", sa.String(length=64), nullable=True),
