@@ -21,8 +21,14 @@ def line(runtime: Runtime) -> Iterator[LinePlatform]:
         yield platform
 
 
-def one_delivery(line: LinePlatform, pupil: str) -> int:
-    """The pupil follows and writes; intake runs; the acknowledgement is prepared but not yet sent."""
+def one_delivery(line: LinePlatform, *, by_push: bool = False) -> tuple[str, int]:
+    """A pupil follows and writes; intake runs; the acknowledgement is prepared but not yet sent.
+
+    `by_push`: Koe takes every reply token as too old, so the delivery goes by push.
+    """
+    if by_push:
+        line.rt.settings.reply_token_max_age_seconds = 0
+    pupil = line.new_pupil()
     assert line.send(pupil, "follow")["status"] == 200
     assert line.send(pupil, "text", text="きいてほしいことがある")["status"] == 200
     with line.rt.sessions() as s:
@@ -31,7 +37,7 @@ def one_delivery(line: LinePlatform, pupil: str) -> int:
         jobs.process_inbox_event(event_id)
     welcome, ack = deliveries(line.rt)
     assert (welcome.purpose, ack.purpose) == ("welcome", "acknowledgement")
-    return ack.id
+    return pupil, ack.id
 
 
 def state_of(rt: Runtime, delivery_id: int) -> Delivery:
@@ -57,8 +63,7 @@ def acks_on_screen(line: LinePlatform, pupil: str) -> int:
 
 
 def test_young_token_replies(line: LinePlatform) -> None:
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line)
     assert jobs.deliver(delivery_id) == "delivered"
     d = state_of(line.rt, delivery_id)
     assert (d.state, d.method, d.last_status) == (DeliveryState.delivered, "reply", 200)
@@ -68,9 +73,7 @@ def test_young_token_replies(line: LinePlatform) -> None:
 
 
 def test_old_token_pushes_with_a_retry_key(line: LinePlatform) -> None:
-    line.rt.settings.reply_token_max_age_seconds = 0
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    _pupil, delivery_id = one_delivery(line, by_push=True)
     assert jobs.deliver(delivery_id) == "delivered"
     d = state_of(line.rt, delivery_id)
     assert d.method == "push"
@@ -79,9 +82,7 @@ def test_old_token_pushes_with_a_retry_key(line: LinePlatform) -> None:
 
 
 def test_server_errors_are_retried_then_delivered_once(line: LinePlatform) -> None:
-    line.rt.settings.reply_token_max_age_seconds = 0
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line, by_push=True)
     line.fault(endpoint="push", status=500, count=2)
     for _ in range(2):
         with pytest.raises(jobs.DeliveryNotYetSent):
@@ -93,9 +94,7 @@ def test_server_errors_are_retried_then_delivered_once(line: LinePlatform) -> No
 
 
 def test_push_after_a_crash_is_answered_409_and_counts_as_delivered(line: LinePlatform) -> None:
-    line.rt.settings.reply_token_max_age_seconds = 0
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line, by_push=True)
     assert jobs.deliver(delivery_id) == "delivered"
     as_if_crashed_before_recording(line.rt, delivery_id)
     assert jobs.deliver(delivery_id) == "delivered"
@@ -105,8 +104,7 @@ def test_push_after_a_crash_is_answered_409_and_counts_as_delivered(line: LinePl
 
 
 def test_young_token_refused_after_our_own_attempt_means_it_got_through(line: LinePlatform) -> None:
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line)
     assert jobs.deliver(delivery_id) == "delivered"
     as_if_crashed_before_recording(line.rt, delivery_id)
     assert jobs.deliver(delivery_id) == "delivered"
@@ -116,8 +114,7 @@ def test_young_token_refused_after_our_own_attempt_means_it_got_through(line: Li
 
 
 def test_a_reply_refused_with_5xx_is_not_taken_as_delivered_later(line: LinePlatform) -> None:
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line)
     line.fault(endpoint="reply", status=500, count=1)
     with pytest.raises(jobs.DeliveryNotYetSent):
         jobs.deliver(delivery_id)
@@ -131,9 +128,7 @@ def test_a_reply_refused_with_5xx_is_not_taken_as_delivered_later(line: LinePlat
 def test_a_delivery_is_given_up_only_after_a_day(line: LinePlatform) -> None:
     from datetime import UTC, datetime, timedelta
 
-    line.rt.settings.reply_token_max_age_seconds = 0
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    _pupil, delivery_id = one_delivery(line, by_push=True)
     line.fault(endpoint="push", status=503, count=10)
     for _ in range(3):  # many failures within the day: still pending
         with pytest.raises(jobs.DeliveryNotYetSent):
@@ -151,8 +146,7 @@ def test_a_delivery_is_given_up_only_after_a_day(line: LinePlatform) -> None:
 def test_token_refused_on_first_use_falls_back_to_push(line: LinePlatform) -> None:
     # LINE considers the token expired although Koe thought it young (clocks differ, LINE was slow).
     line.http.post("/emulator/settings", json={"reply_token_ttl_seconds": 0}).raise_for_status()
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line)
     assert jobs.deliver(delivery_id) == "delivered"
     d = state_of(line.rt, delivery_id)
     assert d.method == "push"
@@ -160,11 +154,9 @@ def test_token_refused_on_first_use_falls_back_to_push(line: LinePlatform) -> No
 
 
 def test_timeout_is_retried_and_the_message_arrives_once(line: LinePlatform) -> None:
-    line.rt.settings.reply_token_max_age_seconds = 0
     line.rt.settings.line_timeout_seconds = 0.5
     line.rt.__dict__.pop("line", None)
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    pupil, delivery_id = one_delivery(line, by_push=True)
     # LINE is slow but does deliver: Koe gives up waiting, and its retry must not deliver twice.
     line.fault(endpoint="push", delay_seconds=1.5, count=1)
     with pytest.raises(jobs.DeliveryNotYetSent):
@@ -179,9 +171,7 @@ def test_timeout_is_retried_and_the_message_arrives_once(line: LinePlatform) -> 
 
 
 def test_a_refused_message_fails_for_good(line: LinePlatform) -> None:
-    line.rt.settings.reply_token_max_age_seconds = 0
-    pupil = line.new_pupil()
-    delivery_id = one_delivery(line, pupil)
+    _pupil, delivery_id = one_delivery(line, by_push=True)
     line.fault(endpoint="push", status=403, count=1)
     assert jobs.deliver(delivery_id) == "failed"
     assert state_of(line.rt, delivery_id).state == DeliveryState.failed
