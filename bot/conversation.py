@@ -6,7 +6,7 @@ Nothing here calls LINE.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,17 +19,21 @@ from bot.consultations import add_to_consultation, consultation_for
 from bot.hours import OpeningHours
 from bot.identity import SenderCrypto
 from bot.outbound import OutgoingText, create_delivery
+from bot.risk import raise_risk, record_triage, refresh_topics
 from bot.senders import get_or_create_sender
 from models import (
+    Consultation,
     InboxEvent,
     InboxState,
     Message,
     MessageAuthor,
     MessageKind,
+    RiskLevel,
     SchoolLevel,
     Sender,
     SenderStatus,
 )
+from triage import Risk, TriageResult
 
 MEDIA_KINDS = {
     "sticker": MessageKind.sticker,
@@ -46,6 +50,8 @@ MEDIA_NOTICE_INTERVAL = timedelta(minutes=10)
 STILL_WAITING_AFTER = timedelta(minutes=20)
 # Out of hours, the hotline message is repeated in a consultation only after this long.
 AFTER_HOURS_NOTICE_INTERVAL = timedelta(hours=6)
+# An urgent message always gets the hotlines at once; a burst of them in one consultation gets them once.
+URGENT_NOTICE_INTERVAL = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,7 @@ class FlowConfig:
     crypto: SenderCrypto
     hours: Mapping[str, OpeningHours]
     quiet_gap: timedelta
+    triage: Callable[[str, str], TriageResult] | None = None  # (text, desk) -> result
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Handled:
     outcome: str
     delivery_ids: list[int] = field(default_factory=list)
     leave_chat: tuple[str, str] | None = None  # ("group" | "room", its ID): to leave once committed
+    risk_event_ids: list[int] = field(default_factory=list)  # to announce once committed
 
 
 def handle_event(
@@ -184,57 +192,92 @@ def _on_message(ctx: _Context) -> Handled:
     sender = ctx.sender()
     at = ctx.row.event_at
     line_message_id = str(message["id"]) if message.get("id") is not None else None
-    earlier = _message_by_line_id(ctx.session, sender, line_message_id)
-    if earlier is not None and earlier.withdrawn_at is None:
+    stored = _message_by_line_id(ctx.session, sender, line_message_id)
+    if stored is not None and stored.withdrawn_at is None:
         return Handled(InboxState.skipped, "duplicate_message")
     consultation, opened = consultation_for(ctx.session, sender=sender, at=at, quiet_gap=ctx.cfg.quiet_gap)
-    if earlier is not None:
+    if stored is not None:
         # The unsend overtook its message (workers run in parallel): keep the fact, never the words.
-        earlier.consultation_id, earlier.kind, earlier.sent_at = consultation.id, kind, at
+        stored.consultation_id, stored.kind, stored.sent_at = consultation.id, kind, at
     else:
-        ctx.session.add(
-            Message(
-                consultation_id=consultation.id,
-                sender_id=sender.id,
-                author=MessageAuthor.sender,
-                kind=kind,
-                text=text,
-                line_message_id=line_message_id,
-                inbox_event_id=ctx.row.id,
-                sent_at=at,
-            )
+        stored = Message(
+            consultation_id=consultation.id,
+            sender_id=sender.id,
+            author=MessageAuthor.sender,
+            kind=kind,
+            text=text,
+            line_message_id=line_message_id,
+            inbox_event_id=ctx.row.id,
+            sent_at=at,
         )
+        ctx.session.add(stored)
+        ctx.session.flush()
     add_to_consultation(consultation, sender, at)
     if sender.status == SenderStatus.gone:  # a message proves they follow again
         sender.status = SenderStatus.active
 
-    answers: list[OutgoingText] = []
-    purpose = "media"
-    if ctx.hours.is_open(ctx.now):
-        if consultation.acknowledged_at is None:
-            answers.append(OutgoingText(texts.acknowledgement(ctx.desk)))
-            consultation.acknowledged_at = ctx.now
-            purpose = "acknowledgement"
-        elif ctx.now - consultation.acknowledged_at >= STILL_WAITING_AFTER and not _counsellor_replied(
-            ctx.session, consultation.id
-        ):
-            answers.append(OutgoingText(texts.still_waiting(ctx.desk)))
-            consultation.acknowledged_at = ctx.now
-            purpose = "still_waiting"
-    elif (
-        consultation.after_hours_notice_at is None
-        or ctx.now - consultation.after_hours_notice_at >= AFTER_HOURS_NOTICE_INTERVAL
-    ):
-        answers.append(OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now)))
-        consultation.after_hours_notice_at = ctx.now
-        purpose = "after_hours"
+    risk_event_ids: list[int] = []
+    urgent = False
+    if text and ctx.cfg.triage is not None:
+        # Even a withdrawn message is triaged: its words leave Koe, the danger they showed does not.
+        result = ctx.cfg.triage(text, ctx.desk)
+        record_triage(ctx.session, message=stored, result=result, now=ctx.now)
+        ctx.session.flush()
+        refresh_topics(ctx.session, consultation)
+        event = raise_risk(
+            ctx.session,
+            consultation=consultation,
+            risk=RiskLevel(str(result.risk)),
+            message_id=stored.id,
+            now=ctx.now,
+        )
+        if event is not None:
+            risk_event_ids.append(event.id)
+        urgent = result.risk == Risk.urgent
+
+    answers, purpose = _answers(ctx, consultation, urgent=urgent)
     notice = _media_notice(ctx, sender, kind)
     if notice is not None:
         answers.insert(0, notice)
     outcome = "opened_consultation" if opened else "threaded"
-    if not answers:
-        return Handled(InboxState.done, outcome)
-    return Handled(InboxState.done, outcome, [ctx.reply(purpose, *answers, consultation_id=consultation.id)])
+    deliveries = [ctx.reply(purpose, *answers, consultation_id=consultation.id)] if answers else []
+    return Handled(InboxState.done, outcome, deliveries, risk_event_ids=risk_event_ids)
+
+
+def _answers(ctx: _Context, consultation: Consultation, *, urgent: bool) -> tuple[list[OutgoingText], str]:
+    """What the bot says to a message: hotlines at once when it is urgent, at any hour (once an hour in a
+    consultation); otherwise the acknowledgement in hours, or when counsellors are in and the hotlines."""
+    open_now = ctx.hours.is_open(ctx.now)
+    if urgent and (
+        consultation.urgent_notice_at is None
+        or ctx.now - consultation.urgent_notice_at >= URGENT_NOTICE_INTERVAL
+    ):
+        consultation.urgent_notice_at = ctx.now
+        if open_now:
+            consultation.acknowledged_at = consultation.acknowledged_at or ctx.now
+        else:
+            consultation.after_hours_notice_at = ctx.now
+        answers = [OutgoingText(texts.urgent(ctx.desk, ctx.hours, ctx.now))]
+        if not open_now:
+            answers.append(OutgoingText(texts.when_counsellors_are_in(ctx.desk, ctx.hours, ctx.now)))
+        return answers, "urgent_hotlines"
+    if open_now:
+        if consultation.acknowledged_at is None:
+            consultation.acknowledged_at = ctx.now
+            return [OutgoingText(texts.acknowledgement(ctx.desk))], "acknowledgement"
+        if ctx.now - consultation.acknowledged_at >= STILL_WAITING_AFTER and not _counsellor_replied(
+            ctx.session, consultation.id
+        ):
+            consultation.acknowledged_at = ctx.now
+            return [OutgoingText(texts.still_waiting(ctx.desk))], "still_waiting"
+        return [], "media"
+    if (
+        consultation.after_hours_notice_at is None
+        or ctx.now - consultation.after_hours_notice_at >= AFTER_HOURS_NOTICE_INTERVAL
+    ):
+        consultation.after_hours_notice_at = ctx.now
+        return [OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now))], "after_hours"
+    return [], "media"
 
 
 def _counsellor_replied(session: Session, consultation_id: int) -> bool:

@@ -77,6 +77,15 @@ def still_waiting(desk: str) -> str:
     return "メッセージは届いています。お待たせして申し訳ありません。順番にお返事しますので、もう少々お待ちください。"
 
 
+def when_counsellors_are_in(desk: str, hours: OpeningHours, now: datetime) -> str:
+    nxt = hours.next_opening(now)
+    if desk == "youth":
+        when = f"次は {describe_moment(nxt, for_child=True)}から。" if nxt else ""
+        return f"相談員がいるのは {hours.describe(for_child=True)}。{when}それまでも、ここに書いてくれてだいじょうぶだよ。"
+    when = f"次の対応は {describe_moment(nxt)}からです。" if nxt else ""
+    return f"相談員の対応時間は {hours.describe()}です。{when}"
+
+
 def after_hours(desk: str, hours: OpeningHours, now: datetime) -> str:
     nxt = hours.next_opening(now)
     if desk == "youth":
@@ -109,4 +118,30 @@ def media_reply(desk: str) -> str:
     return (
         "お送りいただきありがとうございます。申し訳ありませんが、写真・動画・音声・ファイルは"
         "こちらでは確認できません。お手数ですが、文字でお知らせください。"
+    )
+
+
+def urgent(desk: str, hours: OpeningHours, now: datetime) -> str:
+    """Sent at once, at any hour, when a message may mean a life is in danger."""
+    in_hours = hours.is_open(now)
+    if desk == "youth":
+        who = (
+            "相談員がすぐに読むね。"
+            if in_hours
+            else "いまは相談員がいない時間だけど、あなたのメッセージはちゃんと届いているよ。"
+        )
+        return (
+            f"あなたのことが、とても心配です。{who}\n"
+            "ひとりでがまんしないで、いますぐ電話で話してね。夜でも、お休みの日でもつながるよ。\n"
+            "・24時間子供SOSダイヤル 0120-0-78310（なやみいおう）\n"
+            "・児童相談所 虐待対応ダイヤル 189（いちはやく）\n"
+            "・命があぶないとき、けががあるときは 110（警察）・119（救急）"
+        )
+    who = "相談員がすぐに確認します。" if in_hours else "ただいま対応時間外ですが、メッセージは届いています。"
+    return (
+        f"あなたのことがとても心配です。{who}\n"
+        "おひとりで抱えず、今すぐ電話でご相談ください。24時間つながります。\n"
+        "・よりそいホットライン 0120-279-338（24時間・無料）\n"
+        "・子どものことは 児童相談所 虐待対応ダイヤル 189\n"
+        "・命に危険があるとき、けががあるときは 110（警察）・119（救急）"
     )

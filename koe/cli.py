@@ -100,6 +100,13 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_triage(args: argparse.Namespace) -> int:
+    from koe import triage_cli
+
+    configure_logging("WARNING")
+    return triage_cli.run(args, load_settings())
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from koe.demo import run_demo
 
@@ -126,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scheduler", help="enqueues periodic work").set_defaults(func=_cmd_scheduler)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=_cmd_migrate)
+
+    from koe import triage_cli
+
+    triage_cli.add_parser(sub)
+    sub.choices["triage"].set_defaults(func=_cmd_triage)
 
     inbox = sub.add_parser("inbox", help="what is pending or failed; send failed work round again")
     inbox.add_argument("action", choices=["status", "retry"], nargs="?", default="status")

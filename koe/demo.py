@@ -16,6 +16,7 @@ import httpx
 from koe.embedded_redis import embedded_redis_url, shutdown_embedded_redis
 from koe.migrations import upgrade
 from koe.settings import load_settings
+from koe.triage_cli import current_or_trained
 
 
 def _port_free(port: int) -> bool:
@@ -43,9 +44,11 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
                 file=sys.stderr,
             )
             return 1
-    print("[1/3] データベースを準備しています…", flush=True)
+    print("[1/4] データベースを準備しています…", flush=True)
     upgrade(settings.resolved_database_url)
-    print("[2/3] Redis を起動しています…", flush=True)
+    print("[2/4] トリアージのモデルを確かめています…", flush=True)
+    current_or_trained(settings)
+    print("[3/4] Redis を起動しています…", flush=True)
     redis_url = settings.redis_url or embedded_redis_url(settings.var_dir)
     env = {
         **os.environ,
@@ -67,7 +70,7 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
             f"http://127.0.0.1:{web_port}",
         ],
     }
-    print("[3/3] web・worker・scheduler・LINE エミュレーターを起動しています…", flush=True)
+    print("[4/4] web・worker・scheduler・LINE エミュレーターを起動しています…", flush=True)
     # Each in its own process group, so that stopping one also stops what it started (RQ's scheduler).
     processes = {
         name: subprocess.Popen(cmd, env=env, start_new_session=True) for name, cmd in commands.items()

@@ -10,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 from typing import ParamSpec, TypeVar
 
 import orjson
+from redis.exceptions import RedisError
+from sqlalchemy import select
 
 from bot import inbox, outbound
 from bot.conversation import handle_event
-from koe.runtime import get_runtime
-from models import InboxState
+from koe.runtime import Runtime, get_runtime
+from models import InboxState, RiskEvent
 
 log = logging.getLogger("koe.jobs")
 
@@ -78,6 +80,8 @@ def process_inbox_event(event_id: int) -> str:
         handled.outcome,
         handled.delivery_ids,
     )
+    if handled.risk_event_ids:
+        announce_risk_events(rt, handled.risk_event_ids)
     if handled.leave_chat is not None:
         kind, chat_id = handled.leave_chat
         result = rt.line.leave(row.desk, kind, chat_id)
@@ -88,6 +92,29 @@ def process_inbox_event(event_id: int) -> str:
         except Exception:  # noqa: BLE001 - the sweeper sends pending deliveries if Redis hiccups here
             log.warning("could not enqueue deliveries %s; the sweeper will", handled.delivery_ids)
     return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
+
+
+EVENTS_CHANNEL = "koe:events"
+
+
+def announce_risk_events(rt: Runtime, event_ids: list[int]) -> None:
+    """Tell live views (and, with paging, the pager) that consultations became riskier. The rows are the
+    truth; this is only the news, so a Redis hiccup here loses nothing."""
+    with rt.sessions() as session:
+        events = session.scalars(select(RiskEvent).where(RiskEvent.id.in_(event_ids))).all()
+    try:
+        for e in events:
+            payload = {
+                "type": "risk_raised",
+                "risk_event_id": e.id,
+                "consultation_id": e.consultation_id,
+                "risk": e.risk,
+            }
+            rt.redis.publish(EVENTS_CHANNEL, orjson.dumps(payload))
+    except RedisError as exc:
+        log.warning("could not announce risk events %s (%s)", event_ids, type(exc).__name__)
+    for e in events:
+        log.info("risk raised consultation_id=%s risk=%s event_id=%s", e.consultation_id, e.risk, e.id)
 
 
 @_sanitized

@@ -17,6 +17,8 @@ from bot.line_api import LineApi
 from koe.db import make_engine, make_sessionmaker
 from koe.queues import Queues
 from koe.settings import DESKS, Settings, load_settings
+from triage.model import ModelIntegrityError, TriageModel
+from triage.registry import ModelRegistry, NoModel
 
 
 class ConfigError(Exception):
@@ -64,11 +66,17 @@ class Runtime:
         return {desk: OpeningHours(self.settings.hours_spec(desk)) for desk in DESKS}
 
     @cached_property
+    def triage(self) -> TriageModel:
+        return ModelRegistry(self.settings.resolved_triage_dir).load_current()
+
+    @cached_property
     def flow(self) -> FlowConfig:
+        model = self.triage
         return FlowConfig(
             crypto=self.crypto,
             hours=self.hours,
             quiet_gap=timedelta(hours=self.settings.consultation_quiet_gap_hours),
+            triage=lambda text, desk: model.predict(text, desk),
         )
 
     @cached_property
@@ -85,6 +93,8 @@ class Runtime:
         try:
             _ = (self.flow, self.line)
         except ValueError as exc:  # HoursSpecError, a malformed Fernet key, ...
+            raise ConfigError(str(exc)) from exc
+        except (NoModel, ModelIntegrityError) as exc:
             raise ConfigError(str(exc)) from exc
 
     def close(self) -> None:

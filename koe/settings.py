@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     delivery_give_up_hours: float = Field(24.0, alias="KOE_DELIVERY_GIVE_UP_HOURS")
     max_webhook_body_bytes: int = Field(1_048_576, alias="KOE_MAX_WEBHOOK_BODY_BYTES")
     log_level: str = Field("INFO", alias="KOE_LOG_LEVEL")
+    # Where triage models are kept (models/<version>/ and CURRENT); default: var/triage.
+    triage_dir: Path | None = Field(None, alias="KOE_TRIAGE_DIR")
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -108,6 +110,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'koe.sqlite3').resolve()}"
+
+    @property
+    def resolved_triage_dir(self) -> Path:
+        return self.triage_dir or self.var_dir / "triage"
 
     @cached_property
     def keys(self) -> Keys:

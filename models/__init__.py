@@ -5,8 +5,10 @@ from models.consultations import Consultation, ConsultationState, Message, Messa
 from models.deliveries import Delivery, DeliveryState
 from models.inbox import InboxEvent, InboxState
 from models.senders import SchoolLevel, Sender, SenderStatus
+from models.triage import RISK_ORDER, MessageTriage, RiskEvent, RiskLevel, TriageCorrection
 
 __all__ = [
+    "RISK_ORDER",
     "Base",
     "Consultation",
     "ConsultationState",
@@ -17,8 +19,12 @@ __all__ = [
     "Message",
     "MessageAuthor",
     "MessageKind",
+    "MessageTriage",
+    "RiskEvent",
+    "RiskLevel",
     "SchoolLevel",
     "Sender",
     "SenderStatus",
+    "TriageCorrection",
     "utcnow",
 ]

@@ -3,11 +3,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
 from models.senders import SchoolLevel
+from models.triage import RiskLevel
 
 
 class ConsultationState(StrEnum):
@@ -53,6 +54,13 @@ class Consultation(Base):
     message_count: Mapped[int] = mapped_column(Integer, default=0)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     after_hours_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    urgent_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The highest risk of its messages, unless a counsellor set it; a later message that is riskier raises
+    # it again at once. Topics: the consultation's topics, most frequent first.
+    risk: Mapped[RiskLevel | None] = mapped_column(str_enum(RiskLevel), index=True)
+    risk_source: Mapped[str | None] = mapped_column(String(16))
+    risk_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    topics: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Message(Base):

@@ -15,6 +15,7 @@ from koe.runtime import Runtime, set_runtime
 from koe.settings import Settings
 from models import Base
 from tests.services import REDIS_CLAIM_KEY, postgres_available, postgres_database, redis_server
+from triage.model import TriageModel
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -40,9 +41,33 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         yield url
 
 
-def make_settings(var_dir: Path, database_url: str, redis_url: str, **overrides: object) -> Settings:
+@pytest.fixture(scope="session")
+def triage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model trained on the corpus for the whole test session (training is deterministic)."""
+    from triage import corpus
+    from triage.registry import ModelRegistry
+    from triage.training import train
+
+    registry = ModelRegistry(tmp_path_factory.mktemp("triage"))
+    trained = train(corpus.load())
+    registry.save(trained.model)
+    registry.promote(trained.model.version)
+    return registry.base
+
+
+@pytest.fixture(scope="session")
+def triage_model(triage_dir: Path) -> TriageModel:
+    from triage.registry import ModelRegistry
+
+    return ModelRegistry(triage_dir).load_current()
+
+
+def make_settings(
+    var_dir: Path, database_url: str, redis_url: str, triage_dir: Path, **overrides: object
+) -> Settings:
     values: dict[str, object] = {
         "KOE_VAR_DIR": var_dir,
+        "KOE_TRIAGE_DIR": triage_dir,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "KOE_HOURS_YOUTH": "always",
@@ -55,8 +80,8 @@ def make_settings(var_dir: Path, database_url: str, redis_url: str, **overrides:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str, redis_url: str) -> Settings:
-    return make_settings(tmp_path / "var", database_url, redis_url)
+def settings(tmp_path: Path, database_url: str, redis_url: str, triage_dir: Path) -> Settings:
+    return make_settings(tmp_path / "var", database_url, redis_url, triage_dir)
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ def koe_env(settings: Settings, **extra: str) -> dict[str, str]:
         "KOE_HOURS_RESIDENT": settings.hours_resident,
         "KOE_LINE_TIMEOUT_SECONDS": str(settings.line_timeout_seconds),
         "KOE_LOG_LEVEL": "INFO",
+        "KOE_TRIAGE_DIR": str(settings.resolved_triage_dir),
     }
     env.update(extra)
     return env

@@ -1,0 +1,175 @@
+"""A trained triage model: plain arrays and JSON on disk (nothing executes on load), checked by hash."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triage.features import Vectorizer, analyse
+from triage.labels import RISKS, TOPICS, Risk
+from triage.result import Evidence, TriageResult
+
+ARRAYS = "arrays.npz"
+META = "model.json"
+EVIDENCE_TERMS = 3
+
+
+class ModelIntegrityError(RuntimeError):
+    """The files on disk are not the ones the model's metadata names."""
+
+
+def ordinal(p: np.ndarray) -> np.ndarray:
+    """P(>= urgent) cannot exceed P(>= high), nor that P(>= medium): the heads are trained apart, so a word
+    common in farewells (ありがとう) can lift the urgent head alone; the lower heads keep it in check."""
+    out: np.ndarray = np.minimum.accumulate(p, axis=-1)
+    return out
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
+    return out
+
+
+@dataclass
+class TriageModel:
+    version: str
+    vectorizer: Vectorizer
+    topic_coef: np.ndarray  # [topics, features]
+    topic_intercept: np.ndarray
+    topic_thresholds: np.ndarray
+    risk_coef: np.ndarray  # [3, features]: P(>= medium), P(>= high), P(>= urgent)
+    risk_intercept: np.ndarray
+    risk_thresholds: np.ndarray
+    meta: dict[str, Any]
+
+    def predict(self, text: str, channel: str | None = None) -> TriageResult:
+        analysed = analyse(text, channel)
+        idx, values = self.vectorizer.vector(analysed.features)
+        topic_p = _sigmoid(self.topic_coef[:, idx] @ values + self.topic_intercept)
+        risk_p = ordinal(_sigmoid(self.risk_coef[:, idx] @ values + self.risk_intercept))
+
+        chosen = [i for i in np.argsort(-topic_p) if topic_p[i] >= self.topic_thresholds[i]][:3]
+        if not chosen:
+            chosen = [int(np.argmax(topic_p))]
+        topics = [TOPICS[i] for i in chosen]
+        if "other" in topics and len(topics) > 1:
+            topics.remove("other")
+
+        level = 0
+        for k in (3, 2, 1):  # the highest level whose head clears its threshold
+            if risk_p[k - 1] >= self.risk_thresholds[k - 1]:
+                level = k
+                break
+        model_risk = RISKS[level]
+
+        evidence: list[Evidence] = []
+        for i in chosen:
+            evidence += self._terms(idx, values, self.topic_coef[i], TOPICS[i], analysed.normalized)
+        if level:
+            evidence += self._terms(
+                idx, values, self.risk_coef[level - 1], str(model_risk), analysed.normalized
+            )
+
+        finding = analysed.safety
+        risk = max(model_risk, finding.floor, key=lambda r: r.rank)
+        for topic in finding.topics:  # a crisis rule names what the message is about
+            if topic not in topics:
+                topics = [topic, *[t for t in topics if t != "other"]][:3]
+        return TriageResult(
+            topics=topics,
+            risk=risk,
+            topic_scores={t: round(float(p), 4) for t, p in zip(TOPICS, topic_p, strict=True)},
+            risk_scores={str(r): round(float(p), 4) for r, p in zip(RISKS[1:], risk_p, strict=True)},
+            evidence=finding.evidence + evidence,
+            model_version=self.version,
+            model_risk=model_risk,
+        )
+
+    def _terms(
+        self, idx: np.ndarray, values: np.ndarray, coef: np.ndarray, supports: str, normalized: str
+    ) -> list[Evidence]:
+        contributions = coef[idx] * values
+        found: list[Evidence] = []
+        for j in np.argsort(-contributions)[:EVIDENCE_TERMS]:
+            if contributions[j] <= 0:
+                break
+            term = self.vectorizer.terms[idx[j]]
+            shown = term.split(":", 1)[1] if ":" in term else term
+            start = normalized.find(shown) if not term.startswith(("<", "ch:")) else -1
+            found.append(
+                Evidence(
+                    kind="term",
+                    label=shown,
+                    supports=supports,
+                    weight=round(float(contributions[j]), 4),
+                    matched=shown if start >= 0 else None,
+                    span=(start, start + len(shown)) if start >= 0 else None,
+                )
+            )
+        return found
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        arrays = directory / ARRAYS
+        np.savez_compressed(
+            arrays,
+            idf=self.vectorizer.idf,
+            topic_coef=self.topic_coef,
+            topic_intercept=self.topic_intercept,
+            topic_thresholds=self.topic_thresholds,
+            risk_coef=self.risk_coef,
+            risk_intercept=self.risk_intercept,
+            risk_thresholds=self.risk_thresholds,
+        )
+        meta = {
+            **self.meta,
+            "version": self.version,
+            "terms": self.vectorizer.terms,
+            "files": {ARRAYS: _sha256(arrays)},
+        }
+        (directory / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
+
+    @classmethod
+    def load(cls, directory: Path) -> TriageModel:
+        meta = json.loads((directory / META).read_text())
+        arrays_path = directory / ARRAYS
+        expected = meta.get("files", {}).get(ARRAYS)
+        if expected is None or _sha256(arrays_path) != expected:
+            raise ModelIntegrityError(f"{arrays_path} does not match the hash in {directory / META}")
+        with np.load(arrays_path, allow_pickle=False) as a:
+            arrays = {k: a[k] for k in a.files}
+        terms: list[str] = meta.pop("terms")
+        vectorizer = Vectorizer({t: i for i, t in enumerate(terms)}, arrays["idf"])
+        if arrays["topic_coef"].shape != (len(TOPICS), len(terms)) or arrays["risk_coef"].shape[0] != 3:
+            raise ModelIntegrityError("model arrays do not fit the topics, risk levels and vocabulary")
+        return cls(
+            version=meta["version"],
+            vectorizer=vectorizer,
+            topic_coef=arrays["topic_coef"],
+            topic_intercept=arrays["topic_intercept"],
+            topic_thresholds=arrays["topic_thresholds"],
+            risk_coef=arrays["risk_coef"],
+            risk_intercept=arrays["risk_intercept"],
+            risk_thresholds=arrays["risk_thresholds"],
+            meta=meta,
+        )
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def risk_at_least(result: TriageResult, level: Risk) -> bool:
+    return result.risk.rank >= level.rank
+
+
+def logit(p: float) -> float:
+    return math.log(p / (1 - p))

@@ -1,0 +1,65 @@
+"""Normalising Japanese chat text: width, repeats and long vowels folded; laughter, emoji and kaomoji kept as
+signals (they are often what tells a joke from a cry for help)."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Sudachi refuses input over about 49,149 bytes; chunks stay well below.
+SUDACHI_MAX_BYTES = 40_000
+
+_REPEATS = re.compile(r"(.)\1{2,}")  # ああああ → ああ, ！！！！ → ！！
+_LONG_VOWELS = re.compile(r"[ー〜~－]{2,}")
+_LAUGH = re.compile(r"(?<![a-z])w{2,}(?![a-z])|(?<![a-z])w$|[草笑](?=\s|$|[。、!?！？)])|\(笑\)")
+_EMOJI = re.compile(
+    "[\U0001f300-\U0001faff\U00002600-\U000027bf\U0001f000-\U0001f2ff\U0001f900-\U0001f9ff\u2764\u2763]"
+)
+# Kaomoji: a bracketed face with eye/mouth characters, or a few common bare ones.
+_KAOMOJI = re.compile(r"[(\（][^()\（\）\n]{1,14}[)\）]|orz|otz|tot|t_t|;_;|\^_\^|>_<", re.IGNORECASE)
+_KAOMOJI_INNER = re.compile(r"[´｀`;；ω_＿^＾TｰДд・゜°∀▽﹏><≧≦*＊]")
+_SPACE = re.compile(r"[ \t\u3000]+")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full/half width), lower-case Latin, folded repeats and long vowels, one space between words."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = _LONG_VOWELS.sub("ー", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    text = _SPACE.sub(" ", text)
+    return text.strip()
+
+
+def signals(normalized: str) -> list[str]:
+    """Marker features that tokenisers lose: laughter, emoji (each kept as itself), kaomoji."""
+    found: list[str] = []
+    if _LAUGH.search(normalized):
+        found.append("<laugh>")
+    found.extend(f"<emoji:{e}>" for e in _EMOJI.findall(normalized))
+    for face in _KAOMOJI.findall(normalized):
+        if face.lower() in {"orz", "otz", "tot", "t_t", ";_;", "^_^", ">_<"} or _KAOMOJI_INNER.search(face):
+            found.append("<kaomoji>")
+            if re.search(r"[;；]|T_T|tot|´_ゝ`|´・ω・`", face, re.IGNORECASE):
+                found.append("<kaomoji:tears>")
+    return found
+
+
+def chunks_for_sudachi(text: str, limit: int = SUDACHI_MAX_BYTES) -> list[str]:
+    """Split long text at line or sentence ends (anywhere, as a last resort) into pieces Sudachi accepts."""
+    if len(text.encode("utf-8")) <= limit:
+        return [text] if text else []
+    pieces: list[str] = []
+    current = ""
+    for part in re.split(r"(?<=[\n。！？!?])", text):
+        while len(part.encode("utf-8")) > limit:  # one endless sentence: cut by characters
+            cut = limit // 4  # at most 4 bytes a character in UTF-8
+            pieces.append(part[:cut])
+            part = part[cut:]
+        if len((current + part).encode("utf-8")) > limit:
+            pieces.append(current)
+            current = part
+        else:
+            current += part
+    if current:
+        pieces.append(current)
+    return [p for p in pieces if p]

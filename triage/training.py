@@ -1,0 +1,193 @@
+"""Training: deterministic (fixed seeds, sorted vocabulary), on the train split; thresholds chosen on the
+dev split for recall of high and urgent, with the safety layer applied as it is in production."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+
+from triage.corpus import Example, data_hash
+from triage.evaluation import JOKE_TAGS, Report, evaluate
+from triage.features import Vectorizer, analyse
+from triage.labels import RISKS, TOPICS, Risk
+from triage.model import TriageModel, ordinal
+
+URGENT_RECALL_TARGET = 0.99  # on dev, a margin above the 0.98 the test split must show
+HIGH_RECALL_TARGET = 0.96
+JOKE_URGENT_LIMIT = 0.03
+C_TOPICS = 10.0
+C_RISK = 10.0
+GRID = np.round(np.concatenate([np.arange(0.02, 0.1, 0.01), np.arange(0.1, 0.95, 0.025)]), 3)
+
+
+@dataclass
+class Trained:
+    model: TriageModel
+    dev: Report
+    test: Report
+
+
+def _fit(x: Any, y: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    if y.min() == y.max():  # a topic absent from training: never predicted
+        return np.zeros(x.shape[1]), -10.0
+    clf = LogisticRegression(C=c, class_weight="balanced", solver="liblinear", random_state=0, max_iter=2000)
+    clf.fit(x, y)
+    return clf.coef_[0].copy(), float(clf.intercept_[0])
+
+
+def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -> Trained:
+    """Corrections (a counsellor's topics and risk for a real message) join the training split only."""
+    train_set = [e for e in examples if e.split == "train"] + list(corrections)
+    dev_set = [e for e in examples if e.split == "dev"]
+    test_set = [e for e in examples if e.split == "test"]
+    if not train_set or not dev_set or not test_set:
+        raise ValueError("the corpus needs examples in each of train, dev and test")
+
+    features = [analyse(e.text, e.channel).features for e in train_set]
+    vectorizer = Vectorizer.fit(features, min_df=2)
+    x = vectorizer.matrix(features)
+
+    topic_coef = np.zeros((len(TOPICS), len(vectorizer.vocabulary)))
+    topic_intercept = np.zeros(len(TOPICS))
+    for i, topic in enumerate(TOPICS):
+        y = np.array([topic in e.topics for e in train_set], dtype=int)
+        topic_coef[i], topic_intercept[i] = _fit(x, y, C_TOPICS)
+
+    risk_coef = np.zeros((3, len(vectorizer.vocabulary)))
+    risk_intercept = np.zeros(3)
+    for k in (1, 2, 3):
+        y = np.array([e.risk.rank >= k for e in train_set], dtype=int)
+        risk_coef[k - 1], risk_intercept[k - 1] = _fit(x, y, C_RISK)
+
+    model = TriageModel(
+        version="",
+        vectorizer=vectorizer,
+        topic_coef=topic_coef,
+        topic_intercept=topic_intercept,
+        topic_thresholds=np.full(len(TOPICS), 0.5),
+        risk_coef=risk_coef,
+        risk_intercept=risk_intercept,
+        risk_thresholds=np.array([0.5, 0.5, 0.5]),
+        meta={},
+    )
+    _choose_thresholds(model, dev_set)
+
+    def predict(e: Example) -> Any:
+        return model.predict(e.text, e.channel)
+
+    dev_report, test_report = evaluate(dev_set, predict), evaluate(test_set, predict)
+    fingerprint = data_hash([*examples, *corrections])
+    model.version = f"triage-{fingerprint[:10]}-{_weights_hash(model)[:6]}"
+    model.meta = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "data_hash": fingerprint,
+        "examples": {"train": len(train_set), "dev": len(dev_set), "test": len(test_set)},
+        "corrections": len(corrections),
+        "features": {
+            "words": "sudachi normalized form, SplitMode.C",
+            "bigrams": True,
+            "char_ngrams": [1, 2, 3],
+        },
+        "sklearn": sklearn.__version__,
+        "thresholds": {
+            "topics": dict(zip(TOPICS, model.topic_thresholds.round(3).tolist(), strict=True)),
+            "risk": dict(
+                zip(["medium", "high", "urgent"], model.risk_thresholds.round(3).tolist(), strict=True)
+            ),
+        },
+        "metrics": {"dev": _summary(dev_report), "test": _summary(test_report)},
+    }
+    return Trained(model=model, dev=dev_report, test=test_report)
+
+
+def _summary(report: Report) -> dict[str, Any]:
+    return {
+        "topic_micro_f1": report.topic_micro_f1,
+        "urgent_recall": report.urgent_recall,
+        "high_or_above_recall": report.high_or_above_recall,
+        "false_urgent_on_jokes": report.false_urgent_on_jokes,
+        "risk_accuracy": report.risk_accuracy,
+    }
+
+
+def _weights_hash(model: TriageModel) -> str:
+    digest = hashlib.sha256()
+    for array in (model.topic_coef, model.risk_coef, model.topic_thresholds, model.risk_thresholds):
+        digest.update(np.ascontiguousarray(array).round(10).tobytes())
+    digest.update(json.dumps(model.vectorizer.terms, ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _choose_thresholds(model: TriageModel, dev: Sequence[Example]) -> None:
+    analysed = [analyse(e.text, e.channel) for e in dev]
+    vectors = [model.vectorizer.vector(a.features) for a in analysed]
+    topic_p = np.array(
+        [1 / (1 + np.exp(-(model.topic_coef[:, i] @ v + model.topic_intercept))) for i, v in vectors]
+    )
+    risk_p = ordinal(
+        np.array([1 / (1 + np.exp(-(model.risk_coef[:, i] @ v + model.risk_intercept))) for i, v in vectors])
+    )
+    floors = np.array([a.safety.floor.rank for a in analysed])
+    truth = np.array([e.risk.rank for e in dev])
+    jokes = np.array([bool(JOKE_TAGS & set(e.tags)) for e in dev])
+
+    for i, topic in enumerate(TOPICS):
+        y = np.array([topic in e.topics for e in dev])
+        if y.sum() >= 5:
+            model.topic_thresholds[i] = max(GRID, key=lambda t: (_f1(y, topic_p[:, i] >= t), -abs(t - 0.5)))
+
+    def final(t: np.ndarray) -> np.ndarray:
+        level = np.zeros(len(dev), dtype=int)
+        for k in (1, 2, 3):
+            level = np.where(risk_p[:, k - 1] >= t[k - 1], np.maximum(level, k), level)
+        out: np.ndarray = np.maximum(level, floors)
+        return out
+
+    t = np.array([0.5, 0.5, 0.5])
+    # Urgent: the highest threshold that keeps urgent recall on target, jokes permitting.
+    urgent = truth == 3
+    candidates = [
+        c
+        for c in sorted(GRID, reverse=True)
+        if _recall(final(np.array([t[0], t[1], c])), urgent, 3) >= URGENT_RECALL_TARGET
+    ]
+    quiet = [c for c in candidates if _rate(final(np.array([t[0], t[1], c])), jokes, 3) <= JOKE_URGENT_LIMIT]
+    t[2] = (quiet or candidates or [float(GRID.min())])[0]
+    # High or above: likewise, with urgent fixed.
+    high_up = truth >= 2
+    candidates = [
+        c
+        for c in sorted(GRID, reverse=True)
+        if _recall(final(np.array([t[0], c, t[2]])), high_up, 2) >= HIGH_RECALL_TARGET
+    ]
+    t[1] = (candidates or [float(GRID.min())])[0]
+    # Medium: the threshold that best separates medium-or-above from low.
+    medium_up = truth >= 1
+    t[0] = max(GRID, key=lambda c: (_f1(medium_up, final(np.array([c, t[1], t[2]])) >= 1), -abs(c - 0.5)))
+    model.risk_thresholds = t
+
+
+def _f1(y: np.ndarray, predicted: np.ndarray) -> float:
+    tp = float((y & predicted).sum())
+    denominator = float(y.sum() + predicted.sum())
+    return 2 * tp / denominator if denominator else 0.0
+
+
+def _recall(levels: np.ndarray, positives: np.ndarray, at_least: int) -> float:
+    return float((levels[positives] >= at_least).mean()) if positives.any() else 1.0
+
+
+def _rate(levels: np.ndarray, subset: np.ndarray, at_least: int) -> float:
+    return float((levels[subset] >= at_least).mean()) if subset.any() else 0.0
+
+
+def risk_name(rank: int) -> Risk:
+    return RISKS[rank]
