@@ -100,7 +100,10 @@ def run_train(settings: Settings, *, with_corrections: bool) -> int:
 
 def run_eval(settings: Settings, split: str) -> int:
     model = current_or_trained(settings)
-    examples = [e for e in corpus.load() if split == "all" or e.split == split]
+    if split == "heldout":  # written apart from the corpus, never trained on
+        examples = corpus.load(corpus.HELDOUT_DIR)
+    else:
+        examples = [e for e in corpus.load() if split == "all" or e.split == split]
     report = evaluate(examples, lambda e: model.predict(e.text, e.channel))
     print(f"model {model.version}, split {split}")
     print(format_report(report))
@@ -159,7 +162,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--with-corrections", action="store_true", help="add counsellors' corrections from the database"
     )
     ev = actions.add_parser("eval", help="evaluate the current model")
-    ev.add_argument("--split", choices=["train", "dev", "test", "all"], default="test")
+    ev.add_argument("--split", choices=["train", "dev", "test", "all", "heldout"], default="test")
     pr = actions.add_parser("predict", help="one JSON result for TEXT, or JSON Lines with --jsonl")
     pr.add_argument("text", nargs="?")
     pr.add_argument(

@@ -12,6 +12,8 @@ from typing import Literal
 from triage.labels import RISKS, TOPICS, Risk
 
 CORPUS_DIR = Path(__file__).parent / "corpus"
+# Messages written apart from the corpus, by another writer in other styles: never trained on.
+HELDOUT_DIR = Path(__file__).parent / "heldout"
 Split = Literal["train", "dev", "test"]
 CHANNELS = ("youth", "resident")
 FIELDS = {"id", "text", "channel", "topics", "risk", "tags"}

@@ -16,7 +16,7 @@ from scipy import sparse
 
 from triage import safety
 from triage.lexicon import cue_features
-from triage.text import normalize, signals
+from triage.text import normalize, romaji_reading, signals
 from triage.tokens import word_tokens
 
 CHAR_NGRAMS = (1, 2, 3)
@@ -29,10 +29,17 @@ class Analysed:
     features: list[str]
     safety: safety.SafetyFinding
 
+    @property
+    def joking(self) -> bool:
+        return any(f in self.features for f in ("<joking>", "<hyperbole>", "<laugh>"))
+
 
 def analyse(text: str, channel: str | None = None) -> Analysed:
     normalized = normalize(text)
-    words = word_tokens(normalized)
+    reading = romaji_reading(normalized)
+    # Romaji is read into kana as well, so that words and crisis rules see Japanese.
+    readable = f"{normalized} {reading}" if reading else normalized
+    words = word_tokens(readable)
     feats: list[str] = [f"w:{w}" for w in words]
     feats += [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
     compact = normalized.replace(" ", "")
@@ -40,8 +47,8 @@ def analyse(text: str, channel: str | None = None) -> Analysed:
         feats += [f"c:{compact[i : i + n]}" for i in range(len(compact) - n + 1)]
     feats += signals(normalized)
     feats += cue_features(normalized)
-    finding = safety.check(normalized)
-    feats += safety.markers(normalized, finding)
+    finding = safety.check(readable)
+    feats += safety.markers(readable, finding)
     if channel:
         feats.append(f"ch:{channel}")
     return Analysed(normalized=normalized, words=words, features=feats, safety=finding)

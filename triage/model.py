@@ -31,6 +31,17 @@ def ordinal(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def model_level(risk_p: np.ndarray, thresholds: np.ndarray, *, joking: bool) -> int:
+    """The highest level whose head clears its threshold. A message that jokes (ｗ, すぎて死ぬ) is not made
+    urgent by the model's word weights alone; only a crisis rule, which reads more closely, can do that."""
+    level = 0
+    for k in (3, 2, 1):
+        if risk_p[k - 1] >= thresholds[k - 1]:
+            level = k
+            break
+    return min(level, 2) if joking else level
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     out: np.ndarray = 1.0 / (1.0 + np.exp(-x))
     return out
@@ -61,11 +72,7 @@ class TriageModel:
         if "other" in topics and len(topics) > 1:
             topics.remove("other")
 
-        level = 0
-        for k in (3, 2, 1):  # the highest level whose head clears its threshold
-            if risk_p[k - 1] >= self.risk_thresholds[k - 1]:
-                level = k
-                break
+        level = model_level(risk_p, self.risk_thresholds, joking=analysed.joking)
         model_risk = RISKS[level]
 
         evidence: list[Evidence] = []

@@ -20,6 +20,8 @@ DIE_ACT = (
 )
 WISH = (
     r"((死|し)にたい|(消|き)えたい|いなくなりたい|(生|い)きて(る|いる)?(意味|いみ)(が|も)?(ない|わからない)"
+    r"|(死|し)に(方|かた)|(死|し)ねる(方法|ほうほう)|(死|し)ぬ(方法|ほうほう)|いなくなる(方法|ほうほう)|(楽|らく)に(死|し)"
+    r"|(明日|あした|あす)(とか|なんて)?(来|こ)なくて(いい|いい)|(目|め)が(覚|さ)めなければ|(起|お)きなければいい"
     r"|(生|い)きたくない|(自殺|じさつ)(したい|しようかな|を考え|を(かんが|考)え)|(終|お)わりにしたい"
     r"|(死|し)んだ(ほう|方)が(まし|楽|らく|いい)|(死|し)のうかな|(消|き)えてしまいたい|いなくなったほうが)"
 )
@@ -27,16 +29,19 @@ FAREWELL = (
     r"((今まで|いままで)(ありがとう|お世話)|(明日|あした)の(朝|あさ)は?(もう)?(来|こ)ない"
     r"|(今日|きょう)で(最後|さいご)|(遺書|いしょ)を?(書|か)(いた|きました|く)|(手紙|てがみ)を?(書|か)いた.{0,10}(さよなら|ごめん)"
     r"|(大事|だいじ)な(もの|物)を?(あげ|譲|ゆず)っ|(みんな|皆).{0,8}(さよなら|さようなら|バイバイ)"
-    r"|(心残り|こころのこり|思い残すこと|おもいのこすこと)(は|も)?(ない|ありません)|(今夜|こんや|今日|きょう).{0,10}(逝|ゆ)く)"
+    r"|(心残り|こころのこり|思い残すこと|おもいのこすこと)(は|も)?(ない|ありません)|(今夜|こんや|今日|きょう).{0,10}(逝|ゆ)く"
+    r"|(靴|くつ)を?(そろえ|揃え)(た|て(きた|おいた)))"
 )
 MEANS_TAKEN = (
-    r"((薬|くすり).{0,8}(全部|ぜんぶ|たくさん|大量|いっぱい|まとめて|箱).{0,6}(飲|の)(んだ|んじゃ|みました)"
+    r"((薬|くすり).{0,8}(全部|ぜんぶ|たくさん|大量|いっぱい|まとめて|箱|\d+(錠|じょう|個|こ|粒|つぶ)).{0,6}(飲|の)(んだ|んじゃ|みました)"
     r"|(od|オーバードーズ)(した|しちゃった|しました)(?!こと)|(また|さっき|いま|今)(od|オーバードーズ)"
+    r"|(どのくらい|どれくらい|何錠|なんじょう|何個).{0,8}(飲|の)んだら(死|し)ね"
     r"|(血|ち)が?(止|と)まらない|(血|ち)が?(ぽたぽた|たまって|たれて|垂れて|あふれ)|(今|いま)(切|き)って(る|いる)"
     r"|(切|き)(って(る|いる)|りすぎ).{0,12}(血|ち)|(首|くび).{0,4}(ひも|紐|ロープ).{0,6}(かけ|用意))"
 )
 SELF_HARM = (
     r"((リスカ|りすか|アムカ|自傷|じしょう)|(手首|てくび|腕|うで|足|あし)を?.{0,3}(切|き)(った|ってる|っちゃ|りたい|る)"
+    r"|(自分|じぶん)?の?(首|くび)を(絞|し)め(る|て)|(壁|かべ)に(頭|あたま)を?(打|う)ち"
     r"|(手|て|腕|うで|体|からだ)に?(傷|きず)を?(つけ|付け)"
     r"|(od|オーバードーズ))"
 )
@@ -55,15 +60,16 @@ MENTION = (
     r"|について|サイン|どう(返|かえ)|なんて(返|かえ|言)|(打|う)ったら|気づいたら|きづいたら|ってなに|って何)"
 )
 HYPERBOLE = (
-    r"((すぎ|過ぎ)て(死|し)|(死|し)ぬほど|(死|し)ぬかと(思|おも)|(笑|わら)い(死|じ)に|(死|し)ぬ(ほど|くらい)"
-    r"|(たら|なら|だったら|じゃ).{0,8}(普通に|ふつうに|まじで|マジで|ガチで|がちで)?(死|し)ぬ"
+    r"((すぎ|過ぎ)て(死|し)|(死|し)ぬほど|(笑|わら)い(死|じ)に|(死|し)ぬ(ほど|くらい)"
+    r"|(だったら|たら).{0,8}(普通に|ふつうに|まじで|マジで|ガチで|がちで)(死|し)ぬ"
     r"|(足|脚|腕|筋肉|腹筋|喉|のど|頭|目|耳|メンタル|財布|さいふ)が?(死|し)(ん|ぬ|にそう)|(心臓|しんぞう)(止|と)ま|(爆死|ばくし)"
     r"|(殺|ころ)され(た|る)?(ｗ|w|笑)|ゲームで(殺|ころ)|(死|し)んで(る|いる)(ｗ|w)?$"
+    r"|(心|こころ|社会的|しゃかいてき|精神的)(が|に)?(死|し)(んだ|にました|ぬ|にそう)|rip|成仏|じょうぶつ"
     r"|(テスト|試験|部活|宿題|課題|推し|尊|ゲーム|げーむ|課金|寒|さむ|暑|あつ|眠|ねむ|腹|筋肉痛|バイト|恥ずかし|はずかし"
-    r"|かわい|可愛|疲れ|つかれ|忙し|いそがし).{0,14}(死|し)(ぬ|んだ|にそう|ん(じゃ|だ)|にかけ|ねる))"
+    r"|かわい|可愛|疲れ|つかれ|忙し|いそがし).{0,8}(死|し)(ぬ|んだ|にそう|ん(じゃ|だ)|にかけ|ねる))"
 )
 VIOLENCE_NOW = (
-    r"((今|いま|さっきから|ずっと今).{0,12}((殴|なぐ|叩|たた|蹴|け)られ(て|てる)|(暴|あば)れて)"
+    r"((今|いま|さっきから|ずっと今).{0,12}((殴|なぐ|叩|たた|蹴|け)られ(て|てる|た)|(暴|あば)れて|(首|くび)を?(絞|し)められ)"
     r"|(殴|なぐ|叩|たた|蹴|け)って(る|いる)(?!(夢|ゆめ|ところ))|(物|もの)を?(投|な)げて(る|いる)|(暴|あば)れて(る|い)"
     r"|(包丁|ほうちょう|ナイフ|刃物|はもの).{0,12}(向|む)け|(今夜|こんや|今日|きょう|帰ったら).{0,12}(殺|ころ)すって(言|い)われ)"
 )
@@ -74,6 +80,7 @@ NOWHERE_TONIGHT = (
 # Someone else's body in danger now: collapsed, not breathing right, will not wake.
 EMERGENCY = (
     r"((倒|たお)れて(る|いる|います|て)(?!夢)|(息|いき)が(へん|変|できない|してない|くるしそう|苦しそう)|(呼|よ)んでも(起|お)きない"
+    r"|(新聞|しんぶん)が.{0,6}(たま|溜)って|インターホン.{0,12}(出|で)て(こない|きません)"
     r"|(意識|いしき)が(ない|なく)|ぐったりして|(動|うご)かない.{0,6}(どうしよう|たすけ|助け)|(いなくなった|行方不明|帰ってこない).{0,12}(認知症|にんちしょう|徘徊))"
 )
 FEAR_AT_HOME = (
@@ -81,8 +88,8 @@ FEAR_AT_HOME = (
 )
 ONLINE = r"(ネット|sns|ツイッター|インスタ|tiktok|ゲーム|アプリ|dm|で知り合|でしりあ|オフ会|パパ活)"
 MEET_SOON = r"((今日|きょう|今から|いまから|このあと|今夜|今晩|放課後).{0,20}(会|あ)う|(会|あ)いに(行|い)く|(会|あ)うこと?に(なった|した))"
-ASSAULT = r"((無理やり|むりやり|レイプ|れいぷ|襲われ|おそわれ|犯され))"
-JUST_NOW = r"(さっき|今日|きょう|昨日|きのう|昨夜|ゆうべ|今|いま)"
+ASSAULT = r"((無理やり|むりやり|レイプ|れいぷ|襲われ|おそわれ|犯され|(記憶|きおく)がない(間|あいだ)に|(寝|ね)て(る|いる)(間|あいだ)に.{0,6}(触|さわ|脱が|ぬが)))"
+JUST_NOW = r"(さっき|今日|きょう|昨日|きのう|昨夜|ゆうべ|今朝|けさ|今|いま)"
 CAREGIVER_HARM = (
     r"((父|ちち|お父さん|おとうさん|とうさん|パパ|ぱぱ|母|はは|お母さん|おかあさん|かあさん|ママ|まま|親|おや|継父|義父|義母|おじさん)"
     r".{0,14}((殴|なぐ)|(叩|たた)|(蹴|け)られ|(首|くび)を?(絞|し)め|(触|さわ)って(くる|きた)|(閉|と)じ(込|こ)め|ご(飯|はん)を?(くれ|もらえ)ない))"
@@ -93,7 +100,7 @@ NOT_EATING = (
 THIRD_PARTY = (
     r"(友達|友だち|ともだち|友人|親友|彼氏|彼女|先輩|後輩|クラスの子|妹|弟|兄|姉|母|父|夫|妻|息子|娘)"
 )
-THIRD_PARTY_DANGER = r"((死|し)ぬって|(死|し)にたいって|(飛|と)び(降|お)りる|(自殺|じさつ)する|(遺書|いしょ)|(薬|くすり).{0,6}(全部|ぜんぶ)(飲|の)|(リスカ|りすか|切|き|od).{0,10}(止|と)まらな)"
+THIRD_PARTY_DANGER = r"((死|し)ぬ(って|から)|(死|し)にたいって|(飛|と)び(降|お)りる|(自殺|じさつ)する|(遺書|いしょ)|(薬|くすり).{0,6}(全部|ぜんぶ)(飲|の)|(リスカ|りすか|切|き|od).{0,10}(止|と)まらな)"
 LAUGH = r"(w{2,}|(?<![a-z])w(?=\s|$)|\(笑\)|笑(?=\s|$)|草(?=\s|$)|うそ(だ|です)?(よ|けど)?$)"
 
 
@@ -104,7 +111,8 @@ class Rule:
     floor: Risk
     note: str  # Japanese, shown to counsellors
     topic: str | None = None  # a topic the rule makes sure is there
-    guard_hyperbole: bool = False  # a joke or hyperbole in the message silences it
+    guard_hyperbole: bool = False  # hyperbole in the message (すぎて死ぬ, テストで死んだ) silences it
+    guard_laugh: bool = False  # laughter (ｗ, 笑) silences it too: for the softer expressions only
     guard_negation: bool = False  # "…とかじゃない" right after the match silences it
     guard_past: bool = False  # "やめて1年" in the message silences it
     guard_mention: bool = False  # quoted, lyrics, a question about it, a school report: silences it
@@ -130,6 +138,7 @@ RULES: tuple[Rule, ...] = (
         "別れや最後を告げる表現",
         "suicide_selfharm",
         guard_hyperbole=True,
+        guard_laugh=True,
     ),
     Rule(
         "plan_with_time",
@@ -142,7 +151,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "plan_stated",
         _r(
-            r"((飛|と)び(降|お)りる|(首|くび)を?(吊|つ)る|(自殺|じさつ)する|(死|し)ぬって決めた|(死|し)ぬことにした)"
+            r"((飛|と)び(降|お)りる|(首|くび)を?(吊|つ)る|(自殺|じさつ)する|(死|し)ぬって決めた|(死|し)ぬことにした"
+            r"|(橋|はし|屋上|おくじょう|ビル|線路|せんろ|ホーム|崖|がけ)(から|に)(落|お)ちる"
+            r"|(電車|でんしゃ|線路|せんろ)に(飛|と)び(込|こ)む)"
         ),
         Risk.urgent,
         "自殺の意図の表明",
@@ -158,6 +169,7 @@ RULES: tuple[Rule, ...] = (
         "身近な人の差し迫った危険",
         "suicide_selfharm",
         guard_hyperbole=True,
+        guard_laugh=True,
         needs=_r(
             f"{NOW}|(line|ライン|連絡|メッセージ|電話)(して|が)(きた|きて|来た|来て)|(返事|へんじ|既読|きどく)が?(ない|つかない)"
         ),
@@ -168,9 +180,17 @@ RULES: tuple[Rule, ...] = (
         Risk.urgent,
         "いま起きている・今夜予告された暴力",
         guard_hyperbole=True,
+        guard_laugh=True,
     ),
     Rule("nowhere_tonight", _r(NOWHERE_TONIGHT), Risk.urgent, "今夜の居場所がない"),
-    Rule("emergency_now", _r(EMERGENCY), Risk.urgent, "身近な人の体がいま危ない", guard_hyperbole=True),
+    Rule(
+        "emergency_now",
+        _r(EMERGENCY),
+        Risk.urgent,
+        "身近な人の体がいま危ない",
+        guard_hyperbole=True,
+        guard_laugh=True,
+    ),
     Rule(
         "meeting_online_contact",
         _r(MEET_SOON),
@@ -193,6 +213,7 @@ RULES: tuple[Rule, ...] = (
         "死にたい・消えたい気持ち",
         "suicide_selfharm",
         guard_hyperbole=True,
+        guard_laugh=True,
         guard_negation=True,
         guard_mention=True,
     ),
@@ -203,6 +224,7 @@ RULES: tuple[Rule, ...] = (
         "自傷（リスカ・OD など）",
         "suicide_selfharm",
         guard_hyperbole=True,
+        guard_laugh=True,
         guard_negation=True,
         guard_past=True,
         guard_mention=True,
@@ -215,6 +237,7 @@ RULES: tuple[Rule, ...] = (
         "保護者からの暴力・ネグレクト",
         "abuse",
         guard_hyperbole=True,
+        guard_laugh=True,
     ),
     Rule("not_eating", _r(NOT_EATING), Risk.high, "何日も食べていない"),
     Rule("assault", _r(ASSAULT), Risk.high, "性被害", "sexual", guard_negation=True),
@@ -239,13 +262,14 @@ def check(normalized: str) -> SafetyFinding:
 
     Rules read the text without spaces: children often write word by word (はしから おちる)."""
     normalized = normalized.replace(" ", "")
-    joking = bool(_HYPERBOLE.search(normalized) or _LAUGH.search(normalized))
+    hyperbole = bool(_HYPERBOLE.search(normalized))
+    laughing = bool(_LAUGH.search(normalized))
     past = bool(_PAST.search(normalized))
     floor = Risk.low
     topics: list[str] = []
     evidence: list[Evidence] = []
     for rule in RULES:
-        if rule.guard_hyperbole and joking:
+        if (rule.guard_hyperbole and hyperbole) or (rule.guard_laugh and laughing):
             continue
         if rule.guard_past and past:
             continue
@@ -284,7 +308,6 @@ def _mentioned(normalized: str, match: re.Match[str]) -> bool:
 def markers(normalized: str, finding: SafetyFinding) -> list[str]:
     """The guards' and rules' judgements as model features, so that the model can learn from them too."""
     found = [f"<rule:{e.label}>" for e in finding.evidence]
-    normalized = normalized.replace(" ", "")
     if _HYPERBOLE.search(normalized):
         found.append("<hyperbole>")
     if _LAUGH.search(normalized):

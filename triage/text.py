@@ -44,6 +44,26 @@ def signals(normalized: str) -> list[str]:
     return found
 
 
+_LATIN_WORD = re.compile(r"[a-z]+")
+_ROMAJI_WORD = re.compile(
+    r"^(?:(?:[kgsztdnhbpmyrwfjcv]|sh|ch|ts|ky|gy|ny|hy|my|ry|by|py|j)?[aiueo]|n|[kstp](?=[kstp]))+$"
+)
+
+
+def romaji_reading(normalized: str) -> str | None:
+    """Japanese typed in the Latin alphabet (kyou no yoru…), read into kana, or None if it is not that."""
+    words = _LATIN_WORD.findall(normalized)
+    if len(words) < 2:
+        return None
+    romaji = [w for w in words if len(w) >= 2 and _ROMAJI_WORD.match(w)]
+    if len(romaji) < 2 or len(romaji) < 0.6 * len(words):
+        return None
+    import jaconv
+
+    reading: str = jaconv.alphabet2kana(normalized)
+    return reading
+
+
 def chunks_for_sudachi(text: str, limit: int = SUDACHI_MAX_BYTES) -> list[str]:
     """Split long text at line or sentence ends (anywhere, as a last resort) into pieces Sudachi accepts."""
     if len(text.encode("utf-8")) <= limit:
