@@ -31,6 +31,16 @@ def ordinal(p: np.ndarray) -> np.ndarray:
     return out
 
 
+def choose_topics(topic_p: np.ndarray, rule: np.ndarray) -> list[int]:
+    """The likeliest topic, and up to two more that are likely enough on their own and beside it. One rule
+    for all topics generalises better than a threshold per topic fitted to a few dev examples each."""
+    absolute, relative = float(rule[0]), float(rule[1])
+    order = np.argsort(-topic_p)
+    best = topic_p[order[0]]
+    more = [int(i) for i in order[1:3] if topic_p[i] >= absolute and topic_p[i] >= relative * best]
+    return [int(order[0]), *more]
+
+
 def model_level(risk_p: np.ndarray, thresholds: np.ndarray, *, joking: bool) -> int:
     """The highest level whose head clears its threshold. A message that jokes (ｗ, すぎて死ぬ) is not made
     urgent by the model's word weights alone; only a crisis rule, which reads more closely, can do that."""
@@ -53,7 +63,7 @@ class TriageModel:
     vectorizer: Vectorizer
     topic_coef: np.ndarray  # [topics, features]
     topic_intercept: np.ndarray
-    topic_thresholds: np.ndarray
+    topic_rule: np.ndarray  # [absolute, relative]: see choose_topics
     risk_coef: np.ndarray  # [3, features]: P(>= medium), P(>= high), P(>= urgent)
     risk_intercept: np.ndarray
     risk_thresholds: np.ndarray
@@ -65,9 +75,7 @@ class TriageModel:
         topic_p = _sigmoid(self.topic_coef[:, idx] @ values + self.topic_intercept)
         risk_p = ordinal(_sigmoid(self.risk_coef[:, idx] @ values + self.risk_intercept))
 
-        chosen = [i for i in np.argsort(-topic_p) if topic_p[i] >= self.topic_thresholds[i]][:3]
-        if not chosen:
-            chosen = [int(np.argmax(topic_p))]
+        chosen = choose_topics(topic_p, self.topic_rule)
         topics = [TOPICS[i] for i in chosen]
         if "other" in topics and len(topics) > 1:
             topics.remove("other")
@@ -131,7 +139,7 @@ class TriageModel:
             idf=self.vectorizer.idf,
             topic_coef=self.topic_coef,
             topic_intercept=self.topic_intercept,
-            topic_thresholds=self.topic_thresholds,
+            topic_rule=self.topic_rule,
             risk_coef=self.risk_coef,
             risk_intercept=self.risk_intercept,
             risk_thresholds=self.risk_thresholds,
@@ -162,7 +170,7 @@ class TriageModel:
             vectorizer=vectorizer,
             topic_coef=arrays["topic_coef"],
             topic_intercept=arrays["topic_intercept"],
-            topic_thresholds=arrays["topic_thresholds"],
+            topic_rule=arrays["topic_rule"],
             risk_coef=arrays["risk_coef"],
             risk_intercept=arrays["risk_intercept"],
             risk_thresholds=arrays["risk_thresholds"],
