@@ -17,7 +17,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
     from koe.runtime import get_runtime
 
     rt = get_runtime()
-    rt.check()
+    rt.check(jobs=False)
     settings = rt.settings
     configure_logging(settings.log_level)
     uvicorn.run(
@@ -47,7 +47,7 @@ def _cmd_scheduler(_args: argparse.Namespace) -> int:
     from koe.scheduler import Scheduler
 
     rt = get_runtime()
-    rt.check()
+    rt.check(jobs=False)
     configure_logging(rt.settings.log_level)
     Scheduler(rt).run()
     return 0

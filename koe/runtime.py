@@ -87,11 +87,14 @@ class Runtime:
             timeout_seconds=self.settings.line_timeout_seconds,
         )
 
-    def check(self) -> None:
-        """Build what every job needs now, so that a bad setting stops the process at start with a clear
-        message instead of failing each message later (opening hours, keys, the LINE client)."""
+    def check(self, *, jobs: bool = True) -> None:
+        """Build what the process needs now, so that a bad setting stops it at start with a clear message
+        instead of failing each message later: keys and opening hours always; for processes that run jobs,
+        the LINE client and the triage model too (the web process never loads the model)."""
         try:
-            _ = (self.flow, self.line)
+            _ = (self.crypto, self.hours)
+            if jobs:
+                _ = (self.flow, self.line)
         except ValueError as exc:  # HoursSpecError, a malformed Fernet key, ...
             raise ConfigError(str(exc)) from exc
         except (NoModel, ModelIntegrityError) as exc:
