@@ -12,6 +12,7 @@ from sqlalchemy import select
 from koe import triage_cli
 from koe.app import create_app
 from koe.runtime import Runtime
+from koe.settings import Settings
 from models import Message, RiskLevel, TriageCorrection
 from tests import line_events as le
 from tests.intake import process
@@ -51,8 +52,13 @@ def test_corrections_join_training_and_the_model_is_promoted(
 
 
 def test_a_model_that_would_miss_urgent_messages_is_not_promoted(
-    runtime: Runtime, own_registry: ModelRegistry, monkeypatch: pytest.MonkeyPatch
+    triage_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # No database is involved: corrections are not asked for, so this runs once, not once per backend.
+    copy = tmp_path / "triage"
+    shutil.copytree(triage_dir, copy)
+    own_registry = ModelRegistry(copy)
+    settings = Settings(_env_file=None, KOE_VAR_DIR=tmp_path / "var", KOE_TRIAGE_DIR=copy)
     before = own_registry.current_version()
     from triage.training import train as real_train
 
@@ -66,6 +72,6 @@ def test_a_model_that_would_miss_urgent_messages_is_not_promoted(
         return trained
 
     monkeypatch.setattr(triage_cli, "train", train_badly)
-    assert triage_cli.run_train(runtime.settings, with_corrections=False) == 1
+    assert triage_cli.run_train(settings, with_corrections=False) == 1
     assert own_registry.current_version() == before  # the old model stays in service
     assert (own_registry.path_of("triage-that-misses") / "model.json").exists()  # kept for a look
