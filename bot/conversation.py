@@ -6,6 +6,7 @@ Nothing here calls LINE.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,7 +20,7 @@ from bot.consultations import add_to_consultation, consultation_for
 from bot.hours import OpeningHours
 from bot.identity import SenderCrypto
 from bot.outbound import OutgoingText, create_delivery
-from bot.risk import raise_risk, record_triage, refresh_topics
+from bot.risk import raise_risk, record_triage, redact_evidence, refresh_topics
 from bot.senders import get_or_create_sender
 from models import (
     Consultation,
@@ -28,12 +29,16 @@ from models import (
     Message,
     MessageAuthor,
     MessageKind,
+    MessageTriage,
     RiskLevel,
     SchoolLevel,
     Sender,
     SenderStatus,
 )
 from triage import Risk, TriageResult
+from triage.fallback import rules_only
+
+log = logging.getLogger("koe.conversation")
 
 MEDIA_KINDS = {
     "sticker": MessageKind.sticker,
@@ -220,8 +225,9 @@ def _on_message(ctx: _Context) -> Handled:
     urgent = False
     if text and ctx.cfg.triage is not None:
         # Even a withdrawn message is triaged: its words leave Koe, the danger they showed does not.
-        result = ctx.cfg.triage(text, ctx.desk)
-        record_triage(ctx.session, message=stored, result=result, now=ctx.now)
+        result = _triage_or_rules(ctx.cfg.triage, text, ctx.desk)
+        withdrawn = stored.withdrawn_at is not None
+        record_triage(ctx.session, message=stored, result=result, now=ctx.now, withdrawn=withdrawn)
         ctx.session.flush()
         refresh_topics(ctx.session, consultation)
         event = raise_risk(
@@ -242,6 +248,16 @@ def _on_message(ctx: _Context) -> Handled:
     outcome = "opened_consultation" if opened else "threaded"
     deliveries = [ctx.reply(purpose, *answers, consultation_id=consultation.id)] if answers else []
     return Handled(InboxState.done, outcome, deliveries, risk_event_ids=risk_event_ids)
+
+
+def _triage_or_rules(triage: Callable[[str, str], TriageResult], text: str, desk: str) -> TriageResult:
+    """The model's result; if the model fails, the crisis rules alone, so that the message is still kept and
+    an urgent one still gets its hotlines (the failure is logged by kind for a person to look at)."""
+    try:
+        return triage(text, desk)
+    except Exception as exc:  # noqa: BLE001 - never lose a message to a triage failure
+        log.error("triage failed (%s); the safety rules alone judged this message", type(exc).__name__)
+        return rules_only(text)
 
 
 def _answers(ctx: _Context, consultation: Consultation, *, urgent: bool) -> tuple[list[OutgoingText], str]:
@@ -334,9 +350,15 @@ def _on_unsend(ctx: _Context) -> Handled:
             )
         )
         return Handled(InboxState.done, "withdrawn_before_arrival")
-    # The sender stays in control of their words: the text leaves Koe, the fact of a message stays.
+    # The sender stays in control of their words: the text leaves Koe, the fact of a message stays, and so
+    # does its triage (for safety), without the words its evidence quoted.
     message.text = None
     message.withdrawn_at = ctx.now
+    triage_row = ctx.session.scalars(
+        select(MessageTriage).where(MessageTriage.message_id == message.id)
+    ).one_or_none()
+    if triage_row is not None:
+        triage_row.evidence = redact_evidence(triage_row.evidence)
     return Handled(InboxState.done, "withdrawn")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,9 +14,16 @@ from models import RISK_ORDER, Consultation, Message, MessageTriage, RiskEvent, 
 from triage import TriageResult
 
 
+def redact_evidence(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Evidence without the words themselves (for a withdrawn or purged message): rule names, notes and
+    weights stay, so the reason for a risk level survives; the text does not."""
+    return [{**e, "matched": None, "span": None} for e in evidence]
+
+
 def record_triage(
-    session: Session, *, message: Message, result: TriageResult, now: datetime
+    session: Session, *, message: Message, result: TriageResult, now: datetime, withdrawn: bool = False
 ) -> MessageTriage:
+    evidence = result.to_json()["evidence"]
     row = MessageTriage(
         message_id=message.id,
         model_version=result.model_version,
@@ -24,7 +32,7 @@ def record_triage(
         model_risk=RiskLevel(str(result.model_risk or result.risk)),
         topic_scores=result.topic_scores,
         risk_scores=result.risk_scores,
-        evidence=result.to_json()["evidence"],
+        evidence=redact_evidence(evidence) if withdrawn else evidence,
         created_at=now,
     )
     session.add(row)
@@ -40,11 +48,16 @@ def raise_risk(
     now: datetime,
     source: str = "triage",
 ) -> RiskEvent | None:
-    """Raise the consultation to `risk` if that is higher than what it has (a counsellor's level included)."""
+    """Raise the consultation to `risk` if that is higher than what it has (a counsellor's level included).
+
+    An event is written when the level rises to medium or above, and for every urgent message even when
+    the consultation is urgent already: paging must hear of each one."""
     current = consultation.risk
-    if current is not None and RISK_ORDER[risk] <= RISK_ORDER[current]:
+    rises = current is None or RISK_ORDER[risk] > RISK_ORDER[current]
+    if rises:
+        consultation.risk, consultation.risk_source, consultation.risk_updated_at = risk, source, now
+    if not ((rises and risk != RiskLevel.low) or risk == RiskLevel.urgent):
         return None
-    consultation.risk, consultation.risk_source, consultation.risk_updated_at = risk, source, now
     event = RiskEvent(
         consultation_id=consultation.id,
         message_id=message_id,

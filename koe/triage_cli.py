@@ -13,7 +13,7 @@ from koe.settings import Settings
 from triage import corpus
 from triage.evaluation import evaluate, format_report
 from triage.labels import Risk
-from triage.model import TriageModel
+from triage.model import ModelIntegrityError, TriageModel
 from triage.registry import ModelRegistry, NoModel
 from triage.training import train
 
@@ -83,8 +83,8 @@ def run_train(settings: Settings, *, with_corrections: bool) -> int:
         try:
             old = TriageModel.load(registry.path_of(current))
             old_recall = evaluate(test_set, lambda e: old.predict(e.text, e.channel)).urgent_recall
-        except (OSError, ValueError, KeyError):
-            old_recall = 0.0  # unreadable: anything is better
+        except (OSError, ValueError, KeyError, ModelIntegrityError):
+            old_recall = 0.0  # unreadable or tampered with: anything is better
         if new_recall < old_recall:
             registry.save(trained.model)
             _say(
@@ -127,7 +127,15 @@ def _predictions(model: TriageModel, lines: Iterable[str]) -> Iterable[dict[str,
             yield {"id": identifier, "line": number, "error": str(exc)}
             continue
         assert isinstance(item, dict)
-        result = model.predict(item["text"], channel)
+        try:
+            result = model.predict(item["text"], channel)
+        except (ValueError, UnicodeError) as exc:  # e.g. a lone surrogate: report it, go on with the rest
+            yield {
+                "id": item.get("id"),
+                "line": number,
+                "error": f"cannot read this text ({type(exc).__name__})",
+            }
+            continue
         yield {
             "id": item.get("id"),
             "topics": result.topics,

@@ -15,6 +15,7 @@ from koe.runtime import Runtime
 from models import Consultation, Message, MessageTriage, RiskEvent, RiskLevel
 from tests import line_events as le
 from tests.intake import close_desk_now, delivered_texts, deliveries, post, process
+from triage import TriageResult
 
 
 @pytest.fixture
@@ -110,4 +111,53 @@ def test_a_withdrawn_message_keeps_its_triage_not_its_words(client: TestClient, 
         stored = s.scalars(select(Message).where(Message.author == "sender")).one()
         triage_row = s.scalars(select(MessageTriage)).one()
     assert stored.text is None and triage_row.risk == RiskLevel.urgent
+    assert all(e["matched"] is None for e in triage_row.evidence)
     assert consultation(runtime).risk == RiskLevel.urgent
+
+
+def test_every_urgent_message_raises_an_event_even_when_the_consultation_is_urgent(
+    client: TestClient, runtime: Runtime
+) -> None:
+    user = le.user_id()
+    process(client, runtime, "youth", le.text_event(user, "こんにちは"))
+    process(client, runtime, "youth", le.text_event(user, "今夜飛び降りる"))
+    process(client, runtime, "youth", le.text_event(user, "さっき薬を全部飲んだ"))
+    with runtime.sessions() as s:
+        risks = [e.risk for e in s.scalars(select(RiskEvent).order_by(RiskEvent.id))]
+    # One event for each urgent message, so that paging hears of both; never one for low risk.
+    assert risks[-2:] == [RiskLevel.urgent, RiskLevel.urgent]
+    assert risks.count(RiskLevel.urgent) == 2 and RiskLevel.low not in risks
+
+
+def test_a_model_failure_still_keeps_the_message_and_answers_urgent_danger(
+    client: TestClient, runtime: Runtime
+) -> None:
+    import dataclasses
+
+    def broken(_text: str, _desk: str) -> TriageResult:
+        raise RuntimeError("model files unreadable")
+
+    runtime.__dict__["flow"] = dataclasses.replace(runtime.flow, triage=broken)
+    process(client, runtime, "youth", le.text_event(le.user_id(), "今夜飛び降りる"))
+    with runtime.sessions() as s:
+        stored = s.scalars(select(Message).where(Message.author == "sender")).one()
+        triage_row = s.scalars(select(MessageTriage)).one()
+    assert stored.text == "今夜飛び降りる"
+    assert (triage_row.model_version, triage_row.risk) == ("safety-rules-only", RiskLevel.urgent)
+    assert deliveries(runtime)[0].purpose == "urgent_hotlines"
+
+
+def test_an_unsend_takes_the_words_out_of_the_evidence_too(client: TestClient, runtime: Runtime) -> None:
+    user = le.user_id()
+    message = le.text_event(user, "今夜飛び降りる")
+    process(client, runtime, "youth", message)
+    with runtime.sessions() as s:
+        assert any(e["matched"] for e in s.scalars(select(MessageTriage)).one().evidence)
+    unsend = le.base_event("unsend", user)
+    unsend["unsend"] = {"messageId": message["message"]["id"]}
+    process(client, runtime, "youth", unsend)
+    with runtime.sessions() as s:
+        row = s.scalars(select(MessageTriage)).one()
+    assert row.risk == RiskLevel.urgent and row.evidence
+    assert all(e["matched"] is None and e["span"] is None for e in row.evidence)
+    assert "飛び降り" not in orjson.dumps(row.evidence).decode()

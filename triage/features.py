@@ -42,7 +42,7 @@ def analyse(text: str, channel: str | None = None) -> Analysed:
     words = word_tokens(readable)
     feats: list[str] = [f"w:{w}" for w in words]
     feats += [f"b:{a}_{b}" for a, b in itertools.pairwise(words)]
-    compact = normalized.replace(" ", "")
+    compact = readable.replace(" ", "")
     for n in CHAR_NGRAMS:
         feats += [f"c:{compact[i : i + n]}" for i in range(len(compact) - n + 1)]
     feats += signals(normalized)

@@ -148,7 +148,7 @@ class TriageModel:
             **self.meta,
             "version": self.version,
             "terms": self.vectorizer.terms,
-            "files": {ARRAYS: _sha256(arrays)},
+            "files": {ARRAYS: _sha256(arrays), "terms": _terms_hash(self.vectorizer.terms)},
         }
         (directory / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
 
@@ -162,6 +162,8 @@ class TriageModel:
         with np.load(arrays_path, allow_pickle=False) as a:
             arrays = {k: a[k] for k in a.files}
         terms: list[str] = meta.pop("terms")
+        if meta["files"].get("terms") != _terms_hash(terms):
+            raise ModelIntegrityError(f"the vocabulary in {directory / META} does not match its hash")
         vectorizer = Vectorizer({t: i for i, t in enumerate(terms)}, arrays["idf"])
         if arrays["topic_coef"].shape != (len(TOPICS), len(terms)) or arrays["risk_coef"].shape[0] != 3:
             raise ModelIntegrityError("model arrays do not fit the topics, risk levels and vocabulary")
@@ -176,6 +178,10 @@ class TriageModel:
             risk_thresholds=arrays["risk_thresholds"],
             meta=meta,
         )
+
+
+def _terms_hash(terms: list[str]) -> str:
+    return hashlib.sha256(json.dumps(terms, ensure_ascii=False).encode()).hexdigest()
 
 
 def _sha256(path: Path) -> str:

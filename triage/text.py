@@ -45,22 +45,34 @@ def signals(normalized: str) -> list[str]:
 
 
 _LATIN_WORD = re.compile(r"[a-z]+")
-_ROMAJI_WORD = re.compile(
-    r"^(?:(?:[kgsztdnhbpmyrwfjcv]|sh|ch|ts|ky|gy|ny|hy|my|ry|by|py|j)?[aiueo]|n|[kstp](?=[kstp]))+$"
-)
+# One syllable at a time, each way of reading it unique, so matching is linear (no backtracking blow-up).
+_SYLLABLE = re.compile(r"(?:sh|ch|ts|[kgsztdnhbpmyrwfjcv]y?)?[aiueo]|n(?![aiueoy])|([kstpgdbcmr])(?=\1)")
+MAX_ROMAJI_WORD = 40
+
+
+def _is_romaji(word: str) -> bool:
+    if len(word) > MAX_ROMAJI_WORD:
+        return False
+    position = 0
+    while position < len(word):
+        m = _SYLLABLE.match(word, position)
+        if m is None or m.end() == position:
+            return False
+        position = m.end()
+    return True
 
 
 def romaji_reading(normalized: str) -> str | None:
     """Japanese typed in the Latin alphabet (kyou no yoru…), read into kana, or None if it is not that."""
     words = _LATIN_WORD.findall(normalized)
-    if len(words) < 2:
-        return None
-    romaji = [w for w in words if len(w) >= 2 and _ROMAJI_WORD.match(w)]
-    if len(romaji) < 2 or len(romaji) < 0.6 * len(words):
+    romaji = [w for w in words if len(w) >= 2 and _is_romaji(w)]
+    # One long word will do (shinitai); short ones must be most of the Latin words (not "line" or "sns").
+    if not romaji or (len(romaji) < 2 and max(map(len, romaji)) < 6) or len(romaji) < 0.6 * len(words):
         return None
     import jaconv
 
-    reading: str = jaconv.alphabet2kana(normalized)
+    # "konya" is 今夜 far more often than こにゃ: read a vowel + n + y as ん + や/ゆ/よ.
+    reading: str = jaconv.alphabet2kana(re.sub(r"(?<=[aiueo])n(?=y[aiueo])", "n'", normalized))
     return reading
 
 

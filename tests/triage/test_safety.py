@@ -61,3 +61,57 @@ def test_evidence_points_at_the_words() -> None:
     assert first.span is not None and first.matched is not None
     assert normalized[first.span[0] : first.span[1]] == first.matched
     assert "飛び降りる" in first.matched
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A joke in one sentence, a plan in the next:
+        "部活きつすぎて死ぬかと思った。でも本当は今夜飛び降りるつもり",
+        "いじめられて恥ずかしい。明日死ぬ",
+        "あしたしぬ",
+        "今日死ぬ！",
+        "もう飛び降りるしかない",  # しかない is not a negation
+        "うちのおじいちゃんが倒れて息してない",
+        "konya tobioriru",  # romaji
+        "kyou shinu",
+        "クラスの子のSNSに遺書みたいなのが上がってた",
+    ],
+)
+def test_plans_are_not_hidden_by_jokes_elsewhere_or_by_spelling(text: str) -> None:
+    from triage.features import analyse
+
+    assert analyse(text).safety.floor == Risk.urgent
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "好きな気持ちが止まらない",
+        "鼻血が止まらない",
+        "今日のテストgoodだった",
+        "スマホが動かないどうしよう",
+        "部活でぐったりしてる",
+        "サッカーでボール蹴ってる",
+        "今日は遊びに行くところがない、ひま",
+        "キャンプで野宿した",
+        "ゲーム好きな友達と放課後会う",
+        "先生いままでありがとう",
+        "卒業式でみんなにさよならした",
+        "自殺する人ってどんな気持ち？",
+        "ママになぐさめてもらった",
+        "父に叩かれたことは一度もない",
+        "ドミノが倒れてる",
+    ],
+)
+def test_everyday_words_do_not_fire_crisis_rules(text: str) -> None:
+    assert safety.check(normalize(text)).floor == Risk.low
+
+
+def test_a_message_that_only_looks_like_romaji_is_not_read() -> None:
+    from triage.text import romaji_reading
+
+    # With a backtracking pattern this input took seconds per character pair; the reader is linear now.
+    assert romaji_reading(normalize("hai " + "na" * 5000 + "h")) is None
+    assert romaji_reading(normalize("shinitai")) == "しにたい"
+    assert romaji_reading(normalize("line de sns")) is None
