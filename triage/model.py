@@ -41,9 +41,21 @@ def choose_topics(topic_p: np.ndarray, rule: np.ndarray) -> list[int]:
     return [int(order[0]), *more]
 
 
-def model_level(risk_p: np.ndarray, thresholds: np.ndarray, *, joking: bool) -> int:
-    """The highest level whose head clears its threshold. A message that jokes (ｗ, すぎて死ぬ) is not made
-    urgent by the model's word weights alone; only a crisis rule, which reads more closely, can do that."""
+OTHER = TOPICS.index("other")
+SMALL_TALK = 0.8  # the topic model is this sure a message is greetings, thanks, tests or chatter
+
+
+def _small_talk(topic_p: np.ndarray) -> bool:
+    return bool(int(np.argmax(topic_p)) == OTHER and topic_p[OTHER] >= SMALL_TALK)
+
+
+def model_level(risk_p: np.ndarray, thresholds: np.ndarray, *, joking: bool, small_talk: bool = False) -> int:
+    """The highest level whose head clears its threshold, with two checks on the model's word weights:
+    a message that jokes (ｗ, すぎて死ぬ) is not made urgent by them, and small talk the topic model is sure
+    of (こんにちは, はじめまして) is not made risky by them."""
+    # The crisis rules, which read more closely, can still raise such a message.
+    if small_talk:
+        return 0
     level = 0
     for k in (3, 2, 1):
         if risk_p[k - 1] >= thresholds[k - 1]:
@@ -80,7 +92,9 @@ class TriageModel:
         if "other" in topics and len(topics) > 1:
             topics.remove("other")
 
-        level = model_level(risk_p, self.risk_thresholds, joking=analysed.joking)
+        level = model_level(
+            risk_p, self.risk_thresholds, joking=analysed.joking, small_talk=_small_talk(topic_p)
+        )
         model_risk = RISKS[level]
 
         evidence: list[Evidence] = []

@@ -52,6 +52,11 @@ def test_results_carry_their_evidence_and_version(triage_model: TriageModel) -> 
     assert set(result.risk_scores) == {"medium", "high", "urgent"}
 
 
+def test_greetings_and_thanks_are_low(triage_model: TriageModel) -> None:
+    for text in ("こんにちは", "はじめまして", "ありがとう"):
+        assert triage_model.predict(text, "youth").risk == Risk.low, text
+
+
 def test_the_taxonomy_hard_cases(triage_model: TriageModel) -> None:
     for joke in ("テスト死んだｗ", "部活きつすぎて死ぬ", "推しが尊すぎて死ぬ", "ゲームで殺された"):
         assert triage_model.predict(joke, "youth").risk == Risk.low, joke
