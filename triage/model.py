@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from triage.features import Vectorizer, analyse
-from triage.labels import RISKS, TOPICS, Risk
+from triage.labels import RISKS, TOPICS
 from triage.result import Evidence, TriageResult
 
 ARRAYS = "arrays.npz"
@@ -200,11 +199,3 @@ def _terms_hash(terms: list[str]) -> str:
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def risk_at_least(result: TriageResult, level: Risk) -> bool:
-    return result.risk.rank >= level.rank
-
-
-def logit(p: float) -> float:
-    return math.log(p / (1 - p))

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from triage.corpus import Example, data_hash
 from triage.evaluation import JOKE_TAGS, Report, evaluate
 from triage.features import Vectorizer, analyse
-from triage.labels import RISKS, TOPICS, Risk
+from triage.labels import TOPICS
 from triage.model import TriageModel, _small_talk, choose_topics, model_level, ordinal
 
 URGENT_RECALL_TARGET = 0.99  # on dev, a margin above the 0.98 the test split must show
@@ -223,7 +223,3 @@ def _recall(levels: np.ndarray, positives: np.ndarray, at_least: int) -> float:
 
 def _rate(levels: np.ndarray, subset: np.ndarray, at_least: int) -> float:
     return float((levels[subset] >= at_least).mean()) if subset.any() else 0.0
-
-
-def risk_name(rank: int) -> Risk:
-    return RISKS[rank]
