@@ -76,6 +76,8 @@ def test_evidence_points_at_the_words() -> None:
         "konya tobioriru",  # romaji
         "kyou shinu",
         "クラスの子のSNSに遺書みたいなのが上がってた",
+        "もう いきるの つかれました。きょう かわに いきます",
+        "もう3日ごはん食べてない。お母さん帰ってこない",
     ],
 )
 def test_plans_are_not_hidden_by_jokes_elsewhere_or_by_spelling(text: str) -> None:
@@ -102,6 +104,8 @@ def test_plans_are_not_hidden_by_jokes_elsewhere_or_by_spelling(text: str) -> No
         "ママになぐさめてもらった",
         "父に叩かれたことは一度もない",
         "ドミノが倒れてる",
+        "今日は家族で川に行きます",
+        "お母さん今日は仕事で帰ってこない、夕飯はカレー",
     ],
 )
 def test_everyday_words_do_not_fire_crisis_rules(text: str) -> None:
