@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
@@ -52,13 +53,7 @@ class Queues:
             q.enqueue_many(
                 [
                     Queue.prepare_data(
-                        PROCESS_INBOX_EVENT,
-                        (event_id,),
-                        job_id=f"inbox-{event_id}",
-                        timeout=self.job_timeout,
-                        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                        result_ttl=600,
-                        failure_ttl=86400,
+                        PROCESS_INBOX_EVENT, (event_id,), job_id=f"inbox-{event_id}", **self._job_options()
                     )
                     for event_id in event_ids
                 ],
@@ -72,16 +67,18 @@ class Queues:
 
     def _enqueue_once(self, queue: str, func: str, row_id: int, job_id: str) -> None:
         with contextlib.suppress(DuplicateJobError):  # already on its way
-            self._queues[queue].enqueue(
-                func,
-                row_id,
-                job_id=job_id,
-                unique=True,
-                job_timeout=self.job_timeout,
-                retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-                result_ttl=600,
-                failure_ttl=86400,
+            self._queues[queue].enqueue_call(
+                func, (row_id,), job_id=job_id, unique=True, **self._job_options()
             )
+
+    def _job_options(self) -> dict[str, Any]:
+        """Timeout, retries and how long RQ keeps results, the same for every job Koe enqueues."""
+        return {
+            "timeout": self.job_timeout,
+            "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            "result_ttl": 600,
+            "failure_ttl": 86400,
+        }
 
     def requeue_stale(self, queue: str, func: str, row_id: int, job_id: str, *, now: datetime) -> bool:
         """For the sweeper: enqueue a row's job again unless a live copy is really waiting or running.

@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegression
 
 from triage.corpus import Example, data_hash
 from triage.evaluation import JOKE_TAGS, Report, evaluate
-from triage.features import Vectorizer, analyse
+from triage.features import Analysed, Vectorizer, analyse
 from triage.labels import TOPICS
 from triage.model import TriageModel, _small_talk, choose_topics, model_level, ordinal
 
@@ -55,7 +55,10 @@ def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -
     if not train_set or not dev_set or not test_set:
         raise ValueError("the corpus needs examples in each of train, dev and test")
 
-    features = [analyse(e.text, e.channel).features for e in train_set]
+    # Each message is analysed once; training, threshold choice and the refit below all read these.
+    analysed_train = [analyse(e.text, e.channel) for e in train_set]
+    analysed_dev = [analyse(e.text, e.channel) for e in dev_set]
+    features = [a.features for a in analysed_train]
     # The vocabulary comes from the corpus alone: a counsellor's correction re-weights known words and never
     # writes a real message's words (a name, a school) into the model's files.
     vectorizer = Vectorizer.fit(
@@ -86,12 +89,12 @@ def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -
         risk_thresholds=np.array([0.5, 0.5, 0.5]),
         meta={},
     )
-    _choose_thresholds(model, dev_set)
+    _choose_thresholds(model, dev_set, analysed_dev)
     dev_report = evaluate(dev_set, lambda e: model.predict(e.text, e.channel))  # before dev is learnt from
     # The topic rule is fixed now; the topic heads learn from the dev split too (risk heads do not: their
     # thresholds were fitted to their own dev probabilities, which recall depends on).
     learnt = [*train_set, *dev_set]
-    x_all = vectorizer.matrix([analyse(e.text, e.channel).features for e in learnt])
+    x_all = vectorizer.matrix([a.features for a in [*analysed_train, *analysed_dev]])
     for i, topic in enumerate(TOPICS):
         y = np.array([topic in e.topics for e in learnt], dtype=int)
         model.topic_coef[i], model.topic_intercept[i] = _fit(x_all, y, C_TOPICS)
@@ -142,8 +145,7 @@ def _weights_hash(model: TriageModel) -> str:
     return digest.hexdigest()
 
 
-def _choose_thresholds(model: TriageModel, dev: Sequence[Example]) -> None:
-    analysed = [analyse(e.text, e.channel) for e in dev]
+def _choose_thresholds(model: TriageModel, dev: Sequence[Example], analysed: Sequence[Analysed]) -> None:
     vectors = [model.vectorizer.vector(a.features) for a in analysed]
     topic_p = np.array(
         [1 / (1 + np.exp(-(model.topic_coef[:, i] @ v + model.topic_intercept))) for i, v in vectors]
