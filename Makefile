@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.koe-installed
 
-.PHONY: demo test lint typecheck unit bench install clean
+.PHONY: demo test lint typecheck unit bench install browser clean
 
 $(STAMP): pyproject.toml
 	@echo "==> 仮想環境を準備しています ($(VENV))…"
@@ -29,7 +29,10 @@ typecheck: $(STAMP)
 	@echo "==> mypy"
 	@$(BIN)/mypy .
 
-unit: $(STAMP)
+browser:
+	@scripts/install-browser
+
+unit: $(STAMP) browser
 	@echo "==> pytest"
 	@$(BIN)/pytest
 

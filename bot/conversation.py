@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot import texts
 from bot.consultations import add_to_consultation, consultation_for
+from bot.directory import reachable_now
 from bot.hours import OpeningHours
 from bot.identity import SenderCrypto
 from bot.outbound import OutgoingText, create_delivery
@@ -74,6 +75,7 @@ class Handled:
     delivery_ids: list[int] = field(default_factory=list)
     leave_chat: tuple[str, str] | None = None  # ("group" | "room", its ID): to leave once committed
     risk_event_ids: list[int] = field(default_factory=list)  # to announce once committed
+    consultation_id: int | None = None  # a consultation that changed: live views refresh it
 
 
 def handle_event(
@@ -247,7 +249,9 @@ def _on_message(ctx: _Context) -> Handled:
         answers.insert(0, notice)
     outcome = "opened_consultation" if opened else "threaded"
     deliveries = [ctx.reply(purpose, *answers, consultation_id=consultation.id)] if answers else []
-    return Handled(InboxState.done, outcome, deliveries, risk_event_ids=risk_event_ids)
+    return Handled(
+        InboxState.done, outcome, deliveries, risk_event_ids=risk_event_ids, consultation_id=consultation.id
+    )
 
 
 def _triage_or_rules(triage: Callable[[str, str], TriageResult], text: str, desk: str) -> TriageResult:
@@ -292,7 +296,8 @@ def _answers(ctx: _Context, consultation: Consultation, *, urgent: bool) -> tupl
         or ctx.now - consultation.after_hours_notice_at >= AFTER_HOURS_NOTICE_INTERVAL
     ):
         consultation.after_hours_notice_at = ctx.now
-        return [OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now))], "after_hours"
+        more = reachable_now(ctx.session, desk=ctx.desk, topics=consultation.topics or [])
+        return [OutgoingText(texts.after_hours(ctx.desk, ctx.hours, ctx.now, more=more))], "after_hours"
     return [], "media"
 
 
@@ -359,7 +364,7 @@ def _on_unsend(ctx: _Context) -> Handled:
     ).one_or_none()
     if triage_row is not None:
         triage_row.evidence = redact_evidence(triage_row.evidence)
-    return Handled(InboxState.done, "withdrawn")
+    return Handled(InboxState.done, "withdrawn", consultation_id=message.consultation_id)
 
 
 _HANDLERS = {

@@ -57,6 +57,7 @@ def create_delivery(
     inbox_event_id: int | None = None,
     reply_token: str | None = None,
     reply_token_issued_at: datetime | None = None,
+    author_user_id: int | None = None,
 ) -> Delivery:
     """A delivery and the outgoing message rows the console will show; nothing is sent yet."""
     if not 0 < len(texts) <= MAX_MESSAGES_PER_CALL:
@@ -88,6 +89,7 @@ def create_delivery(
                 purpose=purpose,
                 delivery_id=delivery.id,
                 sent_at=now,
+                author_user_id=author_user_id,
             )
         )
     return delivery

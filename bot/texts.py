@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.hours import OpeningHours, describe_moment
@@ -86,20 +87,23 @@ def when_counsellors_are_in(desk: str, hours: OpeningHours, now: datetime) -> st
     return f"相談員の対応時間は {hours.describe()}です。{when}"
 
 
-def after_hours(desk: str, hours: OpeningHours, now: datetime) -> str:
+def after_hours(desk: str, hours: OpeningHours, now: datetime, *, more: Sequence[str] = ()) -> str:
+    """`more`: services from the referral directory for this worry that can be reached now."""
     nxt = hours.next_opening(now)
     if desk == "youth":
         when = f"次は {describe_moment(nxt, for_child=True)}から、お返事するね。\n" if nxt else ""
+        extra = "\n\nこんなところにも相談できるよ。\n" + "\n".join(more) if more else ""
         return (
             "メッセージありがとう。ちゃんと届いているよ。\n"
             f"いまは相談員がいない時間なんだ。相談員がいるのは {hours.describe(for_child=True)}。\n{when}\n"
-            f"{YOUTH_HOTLINES}"
+            f"{YOUTH_HOTLINES}{extra}"
         )
     when = f"次の対応は {describe_moment(nxt)}からです。\n" if nxt else ""
+    extra = "\n\nご相談の内容について、次の窓口もご利用いただけます。\n" + "\n".join(more) if more else ""
     return (
         "ご相談ありがとうございます。メッセージは届いています。\n"
         f"ただいま対応時間外です。対応時間は {hours.describe()}です。\n{when}\n"
-        f"{RESIDENT_HOTLINES}"
+        f"{RESIDENT_HOTLINES}{extra}"
     )
 
 

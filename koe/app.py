@@ -1,4 +1,4 @@
-"""The web process: webhooks, health, metrics (and, as they land, the console and the web chat)."""
+"""The web process: webhooks, the counsellor console, health, metrics (and, as it lands, the web chat)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from bot.inbox_writer import InboxWriter
 from bot.webhook import build_webhook_router
+from counsellor_console.services import ConsoleServices
+from counsellor_console.web import install_console
+from koe.jobs import announce
 from koe.queues import ALL_QUEUES
 from koe.runtime import Runtime, get_runtime, set_runtime
 from koe.settings import DESKS
@@ -57,6 +60,16 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             max_body_bytes=settings.max_webhook_body_bytes,
             observe=lambda desk, status, seconds: latency.labels(desk, str(status)).observe(seconds),
         )
+    )
+
+    install_console(
+        app,
+        ConsoleServices(
+            sessions=lambda: rt.sessions,
+            redis_url=lambda: rt.redis_url,
+            enqueue_deliveries=lambda ids: rt.queues.enqueue_deliveries(ids),
+            publish=lambda payloads: announce(rt, payloads),
+        ),
     )
 
     @app.get("/healthz")

@@ -78,6 +78,26 @@ def _cmd_inbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_user(args: argparse.Namespace) -> int:
+    from counsellor_console.accounts import AccountError
+    from koe import user_admin
+    from koe.runtime import get_runtime
+    from models import Role
+
+    rt = get_runtime()
+    configure_logging("WARNING")
+    try:
+        password = user_admin.read_password()
+        user_id = user_admin.add_user(
+            rt, username=args.name, role=Role(args.role), display_name=args.display_name, password=password
+        )
+    except AccountError as exc:
+        print(f"アカウントを作れませんでした: {exc}", file=sys.stderr)
+        return 1
+    print(f"アカウント「{args.name}」（{args.role}、ID {user_id}）を作りました。")
+    return 0
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from line_emulator import ChannelConfig, EmulatorConfig, serve
 
@@ -142,6 +162,14 @@ def build_parser() -> argparse.ArgumentParser:
     inbox = sub.add_parser("inbox", help="what is pending or failed; send failed work round again")
     inbox.add_argument("action", choices=["status", "retry"], nargs="?", default="status")
     inbox.set_defaults(func=_cmd_inbox)
+
+    user = sub.add_parser("user", help="console accounts")
+    user_sub = user.add_subparsers(dest="action", required=True)
+    add = user_sub.add_parser("add", help="add an account; the password is read from stdin or prompted for")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin", "board"])
+    add.add_argument("--display-name", help="the name colleagues see (default: NAME)")
+    add.set_defaults(func=_cmd_user)
 
     emulator = sub.add_parser("emulator", help="the local LINE platform emulator")
     emulator.add_argument("--host", default="127.0.0.1")

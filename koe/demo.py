@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -12,11 +13,15 @@ import time
 from types import FrameType
 
 import httpx
+from sqlalchemy import select
 
+from counsellor_console.accounts import create_user
+from koe.db import make_engine, make_sessionmaker
 from koe.embedded_redis import embedded_redis_url, shutdown_embedded_redis
 from koe.migrations import upgrade
-from koe.settings import load_settings
+from koe.settings import Settings, load_settings
 from koe.triage_cli import current_or_trained
+from models import Role, User
 
 
 def _port_free(port: int) -> bool:
@@ -46,6 +51,7 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
             return 1
     print("[1/4] データベースを準備しています…", flush=True)
     upgrade(settings.resolved_database_url)
+    password = _demo_accounts(settings)
     print("[2/4] トリアージのモデルを確かめています…", flush=True)
     current_or_trained(settings)
     print("[3/4] Redis を起動しています…", flush=True)
@@ -87,6 +93,8 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         print(
             "\n声 (Koe) のデモが動いています。\n"
             f"  生徒として話す (LINE エミュレーター): http://127.0.0.1:{emulator_port}/\n"
+            f"  相談員コンソール: http://127.0.0.1:{web_port}/console/  （ユーザー名 soudan / sv / admin / board、"
+            f"パスワード {password}）\n"
             f"  Koe の状態: http://127.0.0.1:{web_port}/readyz   指標: http://127.0.0.1:{web_port}/metrics\n"
             f"  データ: {settings.resolved_database_url}\n"
             f"  こども相談の受付時間: {hours}（時間外の返事も試せます。時間内の流れは KOE_HOURS_YOUTH=always で）\n"
@@ -112,6 +120,33 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(p.pid, signal.SIGKILL)
         shutdown_embedded_redis()
+
+
+DEMO_ACCOUNTS = (
+    ("soudan", Role.counsellor, "相談員 さくら"),
+    ("sv", Role.supervisor, "SV 山田"),
+    ("admin", Role.admin, "管理者"),
+    ("board", Role.board, "教育委員会"),
+)
+
+
+def _demo_accounts(settings: Settings) -> str:
+    """Console accounts for trying the demo, with one password kept under var/ (development only)."""
+    secret = settings.var_dir / "demo-password"
+    if not secret.exists():
+        secret.parent.mkdir(parents=True, exist_ok=True)
+        secret.write_text(secrets.token_urlsafe(9))
+        secret.chmod(0o600)
+    password = secret.read_text().strip()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_sessionmaker(engine)() as session, session.begin():
+            for username, role, name in DEMO_ACCOUNTS:
+                if session.scalar(select(User.id).where(User.username == username)) is None:
+                    create_user(session, username=username, password=password, role=role, display_name=name)
+    finally:
+        engine.dispose()
+    return password
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from bot import inbox, outbound
 from bot.conversation import handle_event
+from counsellor_console.live import EVENTS_CHANNEL as EVENTS_CHANNEL
 from koe.runtime import Runtime, get_runtime
-from models import InboxState, RiskEvent
+from models import Delivery, InboxState, RiskEvent
 
 log = logging.getLogger("koe.jobs")
 
@@ -82,6 +83,8 @@ def process_inbox_event(event_id: int) -> str:
     )
     if handled.risk_event_ids:
         announce_risk_events(rt, handled.risk_event_ids)
+    if handled.consultation_id is not None:
+        announce(rt, [{"type": "consultation_changed", "consultation_id": handled.consultation_id}])
     if handled.leave_chat is not None:
         kind, chat_id = handled.leave_chat
         result = rt.line.leave(row.desk, kind, chat_id)
@@ -94,7 +97,13 @@ def process_inbox_event(event_id: int) -> str:
     return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
 
 
-EVENTS_CHANNEL = "koe:events"
+def announce(rt: Runtime, payloads: list[dict[str, object]]) -> None:
+    """News for live views: IDs and levels only. The rows are the truth, so a Redis hiccup loses nothing."""
+    try:
+        for payload in payloads:
+            rt.redis.publish(EVENTS_CHANNEL, orjson.dumps(payload))
+    except RedisError as exc:
+        log.warning("could not announce %s updates (%s)", len(payloads), type(exc).__name__)
 
 
 def announce_risk_events(rt: Runtime, event_ids: list[int]) -> None:
@@ -140,6 +149,9 @@ def deliver(delivery_id: int) -> str:
             now=datetime.now(UTC),
             give_up_after=timedelta(hours=settings.delivery_give_up_hours),
         )
+        consultation_id = session.scalar(select(Delivery.consultation_id).where(Delivery.id == delivery_id))
+    if consultation_id is not None and outcome != outbound.SendOutcome.retry:
+        announce(rt, [{"type": "delivery", "consultation_id": consultation_id, "delivery_id": delivery_id}])
     log.info(
         "delivery attempt delivery_id=%s method=%s status=%s outcome=%s",
         delivery_id,

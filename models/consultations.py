@@ -61,6 +61,13 @@ class Consultation(Base):
     risk_source: Mapped[str | None] = mapped_column(String(16))
     risk_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     topics: Mapped[list[str] | None] = mapped_column(JSON)
+    # Casework (the console): who has it, the first counsellor reply, and how it ended.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("consultations.id"))
 
 
 class Message(Base):
@@ -81,3 +88,4 @@ class Message(Base):
     delivery_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id"), index=True)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    author_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # a counsellor's reply

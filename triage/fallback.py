@@ -5,13 +5,16 @@ from __future__ import annotations
 from triage import safety
 from triage.labels import Risk
 from triage.result import TriageResult
-from triage.text import normalize
+from triage.text import katakana_reading, normalize, romaji_reading
 
 FALLBACK_VERSION = "safety-rules-only"
 
 
 def rules_only(text: str) -> TriageResult:
-    finding = safety.check(normalize(text))
+    normalized = normalize(text)
+    # Read as the model's features read it: romaji and katakana-only writing in hiragana too.
+    reading = romaji_reading(normalized) or katakana_reading(normalized)
+    finding = safety.check(f"{normalized} {reading}" if reading else normalized)
     return TriageResult(
         topics=finding.topics or ["other"],
         risk=finding.floor,

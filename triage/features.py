@@ -16,7 +16,7 @@ from scipy import sparse
 
 from triage import safety
 from triage.lexicon import cue_features
-from triage.text import normalize, romaji_reading, signals
+from triage.text import katakana_reading, normalize, romaji_reading, signals
 from triage.tokens import word_tokens
 
 CHAR_NGRAMS = (1, 2, 3)
@@ -36,8 +36,9 @@ class Analysed:
 
 def analyse(text: str, channel: str | None = None) -> Analysed:
     normalized = normalize(text)
-    reading = romaji_reading(normalized)
-    # Romaji is read into kana as well, so that words and crisis rules see Japanese.
+    reading = romaji_reading(normalized) or katakana_reading(normalized)
+    # Romaji (and katakana-only writing) is read into hiragana as well, so that words and crisis rules see
+    # the Japanese they know.
     readable = f"{normalized} {reading}" if reading else normalized
     words = word_tokens(readable)
     feats: list[str] = [f"w:{w}" for w in words]

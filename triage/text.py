@@ -76,6 +76,22 @@ def romaji_reading(normalized: str) -> str | None:
     return reading
 
 
+_KATAKANA = re.compile(r"[\u30a1-\u30fa]")
+_KANA_OR_KANJI = re.compile(r"[\u3041-\u3096\u30a1-\u30fa\u4e00-\u9fff]")
+
+
+def katakana_reading(normalized: str) -> str | None:
+    """A message written in katakana alone (older residents often do) read into hiragana, so that words and
+    crisis rules see the same text as in hiragana; None for ordinary text with a few loanwords."""
+    katakana = len(_KATAKANA.findall(normalized))
+    if katakana < 6 or katakana < 0.7 * len(_KANA_OR_KANJI.findall(normalized)):
+        return None
+    import jaconv
+
+    reading: str = jaconv.kata2hira(normalized)
+    return reading
+
+
 def chunks_for_sudachi(text: str, limit: int = SUDACHI_MAX_BYTES) -> list[str]:
     """Split long text at line or sentence ends (anywhere, as a last resort) into pieces Sudachi accepts."""
     if len(text.encode("utf-8")) <= limit:

@@ -36,9 +36,9 @@ def test_hyperbole_rarely_pages(test_report) -> None:  # type: ignore[no-untyped
 
 
 def test_topic_micro_f1(test_report) -> None:  # type: ignore[no-untyped-def]
-    # The aim is 0.85; the corpus and model reach about 0.77 today. This guards against going back
-    # while the work on topics goes on (more data, word vectors): raise it as the model improves.
-    assert test_report.topic_micro_f1 >= 0.75
+    # The aim is 0.85; the corpus and model reach about 0.80 today (0.85 on the blind held-out set).
+    # This guards against going back while the work on topics goes on: raise it as the model improves.
+    assert test_report.topic_micro_f1 >= 0.78
 
 
 def test_results_carry_their_evidence_and_version(triage_model: TriageModel) -> None:

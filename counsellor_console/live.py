@@ -1,0 +1,59 @@
+"""Live updates: news on Redis pub/sub (IDs and levels only, never words), streamed to each browser as
+Server-Sent Events. Any web process can serve any browser; the rows stay the truth, so a lost event only
+delays a refresh."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+import orjson
+from redis.asyncio import Redis as AsyncRedis
+from redis.exceptions import RedisError
+
+log = logging.getLogger("koe.console.live")
+
+EVENTS_CHANNEL = "koe:events"
+KEEPALIVE_SECONDS = 15.0
+RETRY_MS = 3000  # the browser reconnects after this long if the stream drops
+
+
+def sse(event: str, data: dict[str, object]) -> bytes:
+    return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
+
+
+async def stream(redis_url: str, *, disconnected: object) -> AsyncIterator[bytes]:
+    """Events for one browser until it goes away. `disconnected` is the request's is_disconnected."""
+    is_gone = disconnected  # an async callable
+    yield f"retry: {RETRY_MS}\n\n".encode()
+    client = AsyncRedis.from_url(redis_url, socket_connect_timeout=2)
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    try:
+        await pubsub.subscribe(EVENTS_CHANNEL)
+        yield sse("hello", {})
+        while not await is_gone():  # type: ignore[operator]
+            message = await pubsub.get_message(timeout=KEEPALIVE_SECONDS)
+            if message is None:
+                yield b": keepalive\n\n"
+                continue
+            try:
+                payload = orjson.loads(message["data"])
+            except orjson.JSONDecodeError:
+                continue
+            yield sse(str(payload.get("type", "update")), _public(payload))
+    except (RedisError, OSError) as exc:
+        log.warning("live stream lost Redis (%s); the browser will reconnect", type(exc).__name__)
+    except asyncio.CancelledError:
+        raise
+    finally:
+        try:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.aclose()
+        except (RedisError, OSError):
+            pass
+
+
+def _public(payload: dict[str, object]) -> dict[str, object]:
+    """Only these fields ever reach a browser, whatever a publisher put in."""
+    return {k: payload[k] for k in ("consultation_id", "risk", "what", "delivery_id") if k in payload}

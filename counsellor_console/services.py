@@ -1,0 +1,17 @@
+"""What the console needs from the process it runs in, handed in by the app factory (the console never
+reads settings or builds connections itself)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass(frozen=True)
+class ConsoleServices:
+    sessions: Callable[[], sessionmaker[Session]]
+    redis_url: Callable[[], str]
+    enqueue_deliveries: Callable[[list[int]], None]
+    publish: Callable[[list[dict[str, object]]], None]

@@ -1,0 +1,690 @@
+"""The console's HTTP routes under /console: server-rendered pages, small fragments for live refresh, and
+a Server-Sent Events stream. Each request is one transaction, committed at the end of the route."""
+
+import logging
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.orm import Session
+
+from counsellor_console import accounts, audit, canned, casework, directory, live
+from counsellor_console.access import may_assign_others, may_open
+from counsellor_console.accounts import SignedIn
+from counsellor_console.conversation import load_thread
+from counsellor_console.labels import (
+    DELIVERY_LABELS,
+    DESK_LABELS,
+    OUTCOME_LABELS,
+    REFERRAL_LABELS,
+    RISK_LABELS,
+    ROLE_LABELS,
+    SCHOOL_LEVEL_LABELS,
+    topic_label,
+)
+from counsellor_console.queue import open_queue
+from counsellor_console.services import ConsoleServices
+from counsellor_console.supervision import overview
+from counsellor_console.timefmt import tokyo, waited
+from models import AuditEntry, Consultation, Outcome, ReferralDestination, RiskLevel, Role, User
+from triage.labels import TOPICS
+
+log = logging.getLogger("koe.console")
+
+HERE = Path(__file__).parent
+SESSION_COOKIE = "koe_session"
+LOGIN_CSRF_COOKIE = "koe_login_csrf"
+CSRF_HEADER = "x-csrf-token"
+
+
+class LoginRequired(Exception):
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    env = templates.env
+    env.globals.update(
+        RISK_LABELS=RISK_LABELS,
+        DESK_LABELS=DESK_LABELS,
+        SCHOOL_LEVEL_LABELS=SCHOOL_LEVEL_LABELS,
+        ROLE_LABELS=ROLE_LABELS,
+        OUTCOME_LABELS=OUTCOME_LABELS,
+        REFERRAL_LABELS=REFERRAL_LABELS,
+        DELIVERY_LABELS=DELIVERY_LABELS,
+        TOPICS=TOPICS,
+        topic_label=topic_label,
+        may_assign_others=may_assign_others,
+    )
+    env.filters["tokyo"] = tokyo
+    env.filters["waited"] = waited
+    return templates
+
+
+def build_console_router(services: ConsoleServices) -> APIRouter:
+    templates = _templates()
+    router = APIRouter(prefix="/console")
+
+    def db() -> Iterator[Session]:
+        with services.sessions()() as session:
+            yield session
+
+    Db = Annotated[Session, Depends(db)]
+
+    def signed_in(request: Request, session: Db) -> SignedIn:
+        token = request.cookies.get(SESSION_COOKIE)
+        found = accounts.resume_session(session, token=token, now=_now()) if token else None
+        if found is None:
+            raise LoginRequired(request.url.path)
+        session.commit()  # last_seen_at
+        request.state.user = found.user
+        request.state.csrf = found.session.csrf_token
+        if request.method == "POST":
+            sent = request.headers.get(CSRF_HEADER) or request.state.form_csrf
+            if not sent or not accounts.constant_time_equal(sent, found.session.csrf_token):
+                raise HTTPException(403, "フォームの有効期限が切れました。ページを読み込み直してください。")
+        return found
+
+    async def form_csrf(request: Request) -> None:
+        request.state.form_csrf = None
+        if request.method == "POST":
+            form = await request.form()
+            value = form.get("csrf")
+            request.state.form_csrf = value if isinstance(value, str) else None
+
+    Current = Annotated[SignedIn, Depends(signed_in)]
+
+    def role_in(*roles: Role) -> Any:
+        def check(current: Current) -> SignedIn:
+            if current.user.role not in roles:
+                raise HTTPException(403, "このページを見る権限がありません。")
+            return current
+
+        return Depends(check)
+
+    Reader = Annotated[SignedIn, role_in(Role.counsellor, Role.supervisor)]
+    Supervisor = Annotated[SignedIn, role_in(Role.supervisor)]
+    Admin = Annotated[SignedIn, role_in(Role.admin)]
+    Board = Annotated[SignedIn, role_in(Role.board, Role.supervisor, Role.admin)]
+
+    def page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        context.setdefault("user", getattr(request.state, "user", None))
+        context.setdefault("csrf", getattr(request.state, "csrf", ""))
+        return templates.TemplateResponse(request, name, context, status_code=status)
+
+    def consultation_or_404(
+        session: Session, user: User, consultation_id: int, *, lock: bool
+    ) -> Consultation:
+        """Another desk's, another counsellor's or a non-existent case all answer the same 404."""
+        consultation = (
+            casework.lock_consultation(session, consultation_id)
+            if lock
+            else session.get(Consultation, consultation_id)
+        )
+        if consultation is None or not may_open(user, consultation):
+            raise HTTPException(404, "相談が見つかりません。")
+        return consultation
+
+    # -- signing in ---------------------------------------------------------------------------------------
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request, next: str = "/console/") -> HTMLResponse:
+        token = secrets.token_urlsafe(24)
+        response = page(request, "login.html", csrf=token, next=_safe_next(next), error=None)
+        _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        return response
+
+    @router.post("/login", response_class=HTMLResponse)
+    def login(
+        request: Request,
+        session: Db,
+        username: Annotated[str, Form(max_length=64)],
+        password: Annotated[str, Form(max_length=1024)],
+        csrf: Annotated[str, Form(max_length=64)] = "",
+        next: Annotated[str, Form(max_length=300)] = "/console/",
+    ) -> Response:
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not accounts.constant_time_equal(csrf, expected):
+            raise HTTPException(403, "フォームの有効期限が切れました。ページを読み込み直してください。")
+        address = request.client.host if request.client else "unknown"
+        now = _now()
+        try:
+            user = accounts.authenticate(
+                session, username=username, password=password, address=address, now=now
+            )
+        except accounts.Throttled:
+            session.rollback()
+            log.warning("console sign-in throttled")
+            return page(
+                request,
+                "login.html",
+                status=429,
+                csrf=expected,
+                next=_safe_next(next),
+                error="ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってからもう一度試してください。",
+            )
+        if user is None:
+            session.commit()  # the failure counts
+            return page(
+                request,
+                "login.html",
+                status=401,
+                csrf=expected,
+                next=_safe_next(next),
+                error="ユーザー名またはパスワードが違います。",
+            )
+        token = accounts.start_session(session, user=user, now=now)
+        audit.record(session, user=user, action="login", now=now)
+        session.commit()
+        response = RedirectResponse(_safe_next(next), status_code=303)
+        _set_cookie(
+            request, response, SESSION_COOKIE, token, max_age=int(accounts.SESSION_MAX.total_seconds())
+        )
+        response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
+        return response
+
+    @router.post("/logout", dependencies=[Depends(form_csrf)])
+    def logout(request: Request, session: Db, current: Current) -> Response:
+        now = _now()
+        accounts.end_session(session, token=request.cookies.get(SESSION_COOKIE, ""), now=now)
+        audit.record(session, user=current.user, action="logout", now=now)
+        session.commit()
+        response = RedirectResponse("/console/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE, path="/console")
+        return response
+
+    @router.get("/")
+    def home(current: Current) -> Response:
+        role = current.user.role
+        target = {Role.admin: "/console/admin/users", Role.board: "/console/reports"}.get(
+            role, "/console/queue"
+        )
+        return RedirectResponse(target, status_code=303)
+
+    # -- the queue ----------------------------------------------------------------------------------------
+
+    @router.get("/queue", response_class=HTMLResponse)
+    def queue_page(request: Request, session: Db, current: Reader) -> HTMLResponse:
+        return page(request, "queue.html", rows=open_queue(session), now=_now())
+
+    @router.get("/queue/rows", response_class=HTMLResponse)
+    def queue_rows(request: Request, session: Db, current: Reader) -> HTMLResponse:
+        return page(request, "_queue_rows.html", rows=open_queue(session), now=_now())
+
+    @router.get("/supervisor", response_class=HTMLResponse)
+    def supervisor_page(request: Request, session: Db, current: Supervisor) -> HTMLResponse:
+        rows, loads = overview(session)
+        return page(request, "supervisor.html", rows=rows, loads=loads, now=_now())
+
+    @router.get("/supervisor/body", response_class=HTMLResponse)
+    def supervisor_body(request: Request, session: Db, current: Supervisor) -> HTMLResponse:
+        rows, loads = overview(session)
+        return page(request, "_supervisor_body.html", rows=rows, loads=loads, now=_now())
+
+    @router.get("/events")
+    async def events(request: Request, current: Reader) -> StreamingResponse:
+        return StreamingResponse(
+            live.stream(services.redis_url(), disconnected=request.is_disconnected),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    # -- one consultation ---------------------------------------------------------------------------------
+
+    def _view(request: Request, session: Db, current: SignedIn, consultation_id: int) -> dict[str, Any]:
+        consultation = consultation_or_404(session, current.user, consultation_id, lock=False)
+        audit.record(session, user=current.user, action="view", consultation_id=consultation.id, now=_now())
+        session.commit()
+        return {
+            "c": consultation,
+            "thread": load_thread(session, consultation),
+            "now": _now(),
+            "canned": canned.active_for(session, consultation.desk),
+            "suggested": directory.suggestions(
+                session, desk=consultation.desk, topics=consultation.topics or []
+            ),
+            "as_reply_text": directory.as_reply_text,
+        }
+
+    @router.get("/consultations/{consultation_id}", response_class=HTMLResponse)
+    def consultation_page(
+        request: Request, session: Db, current: Reader, consultation_id: int, error: str | None = None
+    ) -> HTMLResponse:
+        context = _view(request, session, current, consultation_id)
+        return page(request, "consultation.html", error=None, **context, **_choices(session))
+
+    @router.get("/consultations/{consultation_id}/thread", response_class=HTMLResponse)
+    def consultation_thread(
+        request: Request, session: Db, current: Reader, consultation_id: int
+    ) -> HTMLResponse:
+        return page(request, "_thread.html", **_view(request, session, current, consultation_id))
+
+    def _choices(session: Session) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        staff = session.scalars(
+            select(User).where(User.active.is_(True), User.role.in_([Role.counsellor, Role.supervisor]))
+        ).all()
+        return {"staff": staff, "outcomes": list(Outcome), "destinations": list(ReferralDestination)}
+
+    def act(
+        request: Request, session: Session, current: SignedIn, consultation_id: int, action: Any
+    ) -> Response:
+        """Run one casework action in this request's transaction; commit, then announce and enqueue."""
+        now = _now()
+        consultation = consultation_or_404(session, current.user, consultation_id, lock=True)
+        try:
+            done: casework.Done = action(consultation, now)
+        except casework.NotAllowed:
+            session.rollback()
+            raise HTTPException(403, "この操作をする権限がありません。") from None
+        except casework.CaseworkError as exc:
+            session.rollback()
+            context = _view(request, session, current, consultation_id)
+            return page(
+                request, "consultation.html", status=409, error=str(exc), **context, **_choices(session)
+            )
+        session.commit()
+        if done.delivery_ids:
+            try:
+                services.enqueue_deliveries(done.delivery_ids)
+            except Exception:  # noqa: BLE001 - the sweeper sends pending deliveries if Redis hiccups
+                log.warning("could not enqueue deliveries %s; the sweeper will", done.delivery_ids)
+        services.publish(done.announce)
+        return RedirectResponse(f"/console/consultations/{consultation_id}", status_code=303)
+
+    CsrfForm = Depends(form_csrf)
+
+    @router.post("/consultations/{consultation_id}/claim", dependencies=[CsrfForm])
+    def claim(request: Request, session: Db, current: Reader, consultation_id: int) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.claim(session, user=current.user, consultation=c, now=now),
+        )
+
+    @router.post("/consultations/{consultation_id}/assign", dependencies=[CsrfForm])
+    def assign(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        to_user_id: Annotated[int, Form()],
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.assign(
+                session, user=current.user, consultation=c, to_user_id=to_user_id, now=now
+            ),
+        )
+
+    @router.post("/consultations/{consultation_id}/reply", dependencies=[CsrfForm])
+    def reply(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        text: Annotated[str, Form(max_length=20000)],
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.reply(session, user=current.user, consultation=c, text=text, now=now),
+        )
+
+    @router.post("/consultations/{consultation_id}/notes", dependencies=[CsrfForm])
+    def note(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        body: Annotated[str, Form(max_length=20000)],
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.add_note(session, user=current.user, consultation=c, body=body, now=now),
+        )
+
+    @router.post("/consultations/{consultation_id}/close", dependencies=[CsrfForm])
+    def close(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        outcome: Annotated[Outcome, Form()],
+        referrals: Annotated[list[ReferralDestination] | None, Form()] = None,
+        referral_note: Annotated[str, Form(max_length=2000)] = "",
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.close(
+                session,
+                user=current.user,
+                consultation=c,
+                outcome=outcome,
+                referrals=referrals or [],
+                referral_note=referral_note,
+                now=now,
+            ),
+        )
+
+    @router.post("/consultations/{consultation_id}/risk", dependencies=[CsrfForm])
+    def set_risk(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        risk: Annotated[RiskLevel, Form()],
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.set_risk(session, user=current.user, consultation=c, risk=risk, now=now),
+        )
+
+    @router.post("/consultations/{consultation_id}/messages/{message_id}/correction", dependencies=[CsrfForm])
+    def correct(
+        request: Request,
+        session: Db,
+        current: Reader,
+        consultation_id: int,
+        message_id: int,
+        risk: Annotated[RiskLevel, Form()],
+        topics: Annotated[list[str] | None, Form()] = None,
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.correct_message(
+                session,
+                user=current.user,
+                consultation=c,
+                message_id=message_id,
+                topics=topics or [],
+                risk=risk,
+                now=now,
+            ),
+        )
+
+    # -- 定型文 ---------------------------------------------------------------------------------------------
+
+    @router.get("/canned", response_class=HTMLResponse)
+    def canned_page(request: Request, session: Db, current: Reader) -> HTMLResponse:
+        return page(request, "canned.html", responses=canned.all_responses(session), error=None)
+
+    def save_canned(
+        request: Request,
+        session: Session,
+        current: SignedIn,
+        *,
+        response_id: int | None,
+        title: str,
+        body: str,
+        desk: str,
+        active: str,
+    ) -> Response:
+        try:
+            canned.save(
+                session,
+                user=current.user,
+                now=_now(),
+                title=title,
+                body=body,
+                desk=desk or None,
+                active=bool(active),
+                response_id=response_id,
+            )
+        except casework.CaseworkError as exc:
+            session.rollback()
+            responses = canned.all_responses(session)
+            return page(request, "canned.html", status=400, responses=responses, error=str(exc))
+        session.commit()
+        return RedirectResponse("/console/canned", status_code=303)
+
+    @router.post("/canned", dependencies=[CsrfForm])
+    def add_canned(
+        request: Request,
+        session: Db,
+        current: Supervisor,
+        title: Annotated[str, Form(max_length=200)],
+        body: Annotated[str, Form(max_length=20000)],
+        desk: Annotated[str, Form(max_length=16)] = "",
+        active: Annotated[str, Form(max_length=4)] = "",
+    ) -> Response:
+        return save_canned(
+            request, session, current, response_id=None, title=title, body=body, desk=desk, active=active
+        )
+
+    @router.post("/canned/{response_id}", dependencies=[CsrfForm])
+    def edit_canned(
+        request: Request,
+        session: Db,
+        current: Supervisor,
+        response_id: int,
+        title: Annotated[str, Form(max_length=200)],
+        body: Annotated[str, Form(max_length=20000)],
+        desk: Annotated[str, Form(max_length=16)] = "",
+        active: Annotated[str, Form(max_length=4)] = "",
+    ) -> Response:
+        return save_canned(
+            request,
+            session,
+            current,
+            response_id=response_id,
+            title=title,
+            body=body,
+            desk=desk,
+            active=active,
+        )
+
+    # -- the referral directory ------------------------------------------------------------------------
+
+    Directory = Annotated[SignedIn, role_in(Role.counsellor, Role.supervisor, Role.admin)]
+    DirectoryEditor = Annotated[SignedIn, role_in(Role.supervisor, Role.admin)]
+
+    @router.get("/resources", response_class=HTMLResponse)
+    def resources_page(request: Request, session: Db, current: Directory, topic: str = "") -> HTMLResponse:
+        chosen = topic if topic in TOPICS else None
+        found = directory.listing(session, topic=chosen)
+        return page(request, "resources.html", resources=found, topic=chosen, error=None)
+
+    @router.post("/resources", dependencies=[CsrfForm])
+    def add_resource(
+        request: Request,
+        session: Db,
+        current: DirectoryEditor,
+        name: Annotated[str, Form(max_length=200)],
+        topics: Annotated[list[str] | None, Form()] = None,
+        phone: Annotated[str, Form(max_length=40)] = "",
+        url: Annotated[str, Form(max_length=300)] = "",
+        hours: Annotated[str, Form(max_length=120)] = "",
+        always_open: Annotated[str, Form(max_length=4)] = "",
+        ages: Annotated[str, Form(max_length=60)] = "",
+        languages: Annotated[str, Form(max_length=200)] = "",
+        line_available: Annotated[str, Form(max_length=4)] = "",
+        chat_available: Annotated[str, Form(max_length=4)] = "",
+        desk: Annotated[str, Form(max_length=16)] = "",
+        note: Annotated[str, Form(max_length=2000)] = "",
+    ) -> Response:
+        form = directory.ResourceForm(
+            name=name,
+            desk=desk if desk in ("youth", "resident") else None,
+            topics=topics or [],
+            phone=phone,
+            url=url,
+            hours=hours,
+            always_open=bool(always_open),
+            ages=ages,
+            languages=languages,
+            line_available=bool(line_available),
+            chat_available=bool(chat_available),
+            note=note,
+        )
+        try:
+            directory.save(session, user=current.user, now=_now(), form=form)
+        except casework.CaseworkError as exc:
+            session.rollback()
+            found = directory.listing(session)
+            return page(request, "resources.html", status=400, resources=found, topic=None, error=str(exc))
+        session.commit()
+        return RedirectResponse("/console/resources", status_code=303)
+
+    # -- administration and the board -----------------------------------------------------------------
+
+    @router.get("/admin/audit", response_class=HTMLResponse)
+    def audit_log(request: Request, session: Db, current: Admin, before: int | None = None) -> HTMLResponse:
+        from sqlalchemy import select
+
+        query = select(AuditEntry, User.username).outerjoin(User, User.id == AuditEntry.user_id)
+        if before:
+            query = query.where(AuditEntry.id < before)
+        rows = session.execute(query.order_by(AuditEntry.id.desc()).limit(200)).all()
+        audit.record(session, user=current.user, action="read_audit", now=_now())
+        session.commit()
+        return page(request, "audit.html", rows=rows)
+
+    @router.get("/admin/users", response_class=HTMLResponse)
+    def users_page(request: Request, session: Db, current: Admin) -> HTMLResponse:
+        from sqlalchemy import select
+
+        users = session.scalars(select(User).order_by(User.role, User.username)).all()
+        return page(request, "users.html", users=users, roles=list(Role), error=None, created=None)
+
+    @router.post("/admin/users", response_class=HTMLResponse, dependencies=[CsrfForm])
+    def add_user(
+        request: Request,
+        session: Db,
+        current: Admin,
+        username: Annotated[str, Form(max_length=64)],
+        password: Annotated[str, Form(max_length=1024)],
+        role: Annotated[Role, Form()],
+        display_name: Annotated[str, Form(max_length=64)] = "",
+    ) -> Response:
+        from sqlalchemy import select
+
+        try:
+            user = accounts.create_user(
+                session, username=username, password=password, role=role, display_name=display_name or None
+            )
+        except accounts.AccountError as exc:
+            session.rollback()
+            users = session.scalars(select(User).order_by(User.role, User.username)).all()
+            return page(
+                request, "users.html", status=400, users=users, roles=list(Role), error=str(exc), created=None
+            )
+        audit.record(
+            session, user=current.user, action="add_user", now=_now(), user_id=user.id, role=str(role)
+        )
+        session.commit()
+        return RedirectResponse("/console/admin/users", status_code=303)
+
+    @router.get("/reports", response_class=HTMLResponse)
+    def reports(request: Request, current: Board) -> HTMLResponse:
+        return page(request, "reports.html")
+
+    return router
+
+
+def install_console(app: Any, services: ConsoleServices) -> None:
+    """The router, its static files, and the answers for signed-out visitors and refusals."""
+    from fastapi import FastAPI
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    assert isinstance(app, FastAPI)
+    app.include_router(build_console_router(services))
+    app.mount("/console/static", StaticFiles(directory=str(HERE / "static")), name="console-static")
+    templates = _templates()
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, exc: LoginRequired) -> Response:
+        if request.headers.get("accept", "").startswith("text/event-stream") or request.method != "GET":
+            return Response(status_code=401)
+        return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def console_errors(request: Request, exc: StarletteHTTPException) -> Response:
+        if not request.url.path.startswith("/console"):
+            from fastapi.exception_handlers import http_exception_handler
+
+            return await http_exception_handler(request, exc)
+        detail = (
+            exc.detail
+            if isinstance(exc.detail, str) and not exc.detail.isascii()
+            else _DEFAULT_ERRORS.get(exc.status_code, "問題が起きました。ページを読み込み直してください。")
+        )
+        return templates.TemplateResponse(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": detail, "user": None},
+            status_code=exc.status_code,
+        )
+
+    @app.middleware("http")
+    async def console_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        if request.url.path.startswith("/console"):
+            response.headers.setdefault("Cache-Control", "no-store")
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "no-referrer"
+            response.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+            )
+        return response
+
+
+_DEFAULT_ERRORS = {
+    403: "このページを見る権限がありません。",
+    404: "ページが見つかりません。",
+    405: "この操作はできません。",
+    422: "入力に足りないところがあります。もう一度確かめてください。",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _safe_next(next_path: str) -> str:
+    """Only a path inside the console: never another site (an open redirect)."""
+    if next_path.startswith("/console") and not next_path.startswith("//") and "\\" not in next_path:
+        return next_path
+    return "/console/"
+
+
+def _set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/console",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
