@@ -138,5 +138,15 @@ def end_session(session: Session, *, token: str, now: datetime) -> None:
         row.ended_at = now
 
 
+def set_active(session: Session, *, user: User, active: bool, now: datetime) -> None:
+    """Turning an account off also ends its sessions at once."""
+    user.active = active
+    if not active:
+        for row in session.scalars(
+            select(ConsoleSession).where(ConsoleSession.user_id == user.id, ConsoleSession.ended_at.is_(None))
+        ):
+            row.ended_at = now
+
+
 def constant_time_equal(a: str, b: str) -> bool:
     return secrets.compare_digest(a.encode(), b.encode())

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.outbound import OutgoingText, create_delivery
+from bot.risk import refresh_topics
 from counsellor_console import audit
 from counsellor_console.access import may_assign_others, may_open
 from models import (
@@ -18,8 +19,10 @@ from models import (
     Consultation,
     ConsultationNote,
     ConsultationState,
+    Delivery,
     Message,
     MessageAuthor,
+    MessageTriage,
     NoteKind,
     Outcome,
     Referral,
@@ -277,3 +280,148 @@ def correct_message(
     if RISK_ORDER[risk] > RISK_ORDER[consultation.risk or RiskLevel.low]:
         done.announce += set_risk(session, user=user, consultation=consultation, risk=risk, now=now).announce
     return done
+
+
+# -- merging and splitting --------------------------------------------------------------------------------
+
+
+def _recompute(session: Session, consultation: Consultation) -> None:
+    """Risk, topics, counts and times again from the messages the consultation now holds."""
+    levels = session.scalars(
+        select(MessageTriage.risk)
+        .join(Message, Message.id == MessageTriage.message_id)
+        .where(Message.consultation_id == consultation.id)
+    ).all()
+    consultation.risk = max(levels, key=lambda r: RISK_ORDER[r]) if levels else None
+    consultation.risk_source = "triage" if levels else None
+    first, last, count = session.execute(
+        select(func.min(Message.sent_at), func.max(Message.sent_at), func.count()).where(
+            Message.consultation_id == consultation.id, Message.author == MessageAuthor.sender
+        )
+    ).one()
+    consultation.message_count = int(count or 0)
+    if first is not None:
+        consultation.opened_at = _utc(first)
+        consultation.last_message_at = _utc(last)
+    refresh_topics(session, consultation)
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def mergeable(session: Session, user: User, consultation: Consultation) -> list[Consultation]:
+    """The same sender's other open consultations this user may open: candidates for merging."""
+    rows = session.scalars(
+        select(Consultation)
+        .where(
+            Consultation.sender_id == consultation.sender_id,
+            Consultation.id != consultation.id,
+            Consultation.state == ConsultationState.open,
+            Consultation.merged_into_id.is_(None),
+        )
+        .order_by(Consultation.opened_at)
+    ).all()
+    return [c for c in rows if may_open(user, c)]
+
+
+def merge(session: Session, *, user: User, consultation: Consultation, other_id: int, now: datetime) -> Done:
+    """Another consultation of the same sender joins this one (one worry written in two goes)."""
+    if not may_open(user, consultation):
+        raise NotAllowed
+    _require_open(consultation)
+    other = lock_consultation(session, other_id)
+    if other is None or other.id == consultation.id or not may_open(user, other):
+        raise CaseworkError("統合できる相談を選んでください。")
+    if other.sender_id != consultation.sender_id or other.desk != consultation.desk:
+        raise CaseworkError("同じ相談者の相談だけを統合できます。")
+    if other.merged_into_id is not None:
+        raise CaseworkError("その相談はすでに統合されています。")
+    moved = {"consultation_id": consultation.id}
+    session.execute(update(Message).where(Message.consultation_id == other.id).values(moved))
+    session.execute(update(Delivery).where(Delivery.consultation_id == other.id).values(moved))
+    session.execute(update(RiskEvent).where(RiskEvent.consultation_id == other.id).values(moved))
+    session.execute(
+        update(ConsultationNote).where(ConsultationNote.consultation_id == other.id).values(moved)
+    )
+    session.execute(update(Referral).where(Referral.consultation_id == other.id).values(moved))
+    other.state, other.closed_at, other.close_reason = ConsultationState.closed, now, "merged"
+    other.merged_into_id = consultation.id
+    session.flush()
+    previous = consultation.risk
+    _recompute(session, consultation)
+    if previous is not None and RISK_ORDER[previous] > RISK_ORDER[consultation.risk or RiskLevel.low]:
+        consultation.risk = previous  # merging never lowers what a counsellor or a message set
+    audit.record(
+        session, user=user, action="merge", consultation_id=consultation.id, now=now, merged_id=other.id
+    )
+    return Done(announce=[_changed(consultation, "merged"), _changed(other, "merged")])
+
+
+def split(
+    session: Session, *, user: User, consultation: Consultation, from_message_id: int, now: datetime
+) -> tuple[Done, int]:
+    """The messages from this one on become a consultation of their own (a new worry began there)."""
+    if not may_open(user, consultation):
+        raise NotAllowed
+    _require_open(consultation)
+    first = session.get(Message, from_message_id)
+    if first is None or first.consultation_id != consultation.id:
+        raise NotAllowed
+    earlier = session.scalar(
+        select(Message.id).where(
+            Message.consultation_id == consultation.id,
+            Message.author == MessageAuthor.sender,
+            or_(
+                Message.sent_at < first.sent_at, and_(Message.sent_at == first.sent_at, Message.id < first.id)
+            ),
+        )
+    )
+    if earlier is None:
+        raise CaseworkError(
+            "最初のメッセージからは分けられません。分けたいところのメッセージを選んでください。"
+        )
+    new = Consultation(
+        desk=consultation.desk,
+        channel=consultation.channel,
+        sender_id=consultation.sender_id,
+        school_level=consultation.school_level,
+        state=ConsultationState.open,
+        opened_at=first.sent_at,
+        last_message_at=first.sent_at,
+        message_count=0,
+        assigned_to_id=consultation.assigned_to_id,
+        assigned_at=now if consultation.assigned_to_id else None,
+    )
+    session.add(new)
+    session.flush()
+    later = or_(
+        Message.sent_at > first.sent_at, and_(Message.sent_at == first.sent_at, Message.id >= first.id)
+    )
+    moved_ids = list(
+        session.scalars(select(Message.id).where(Message.consultation_id == consultation.id, later))
+    )
+    session.execute(update(Message).where(Message.id.in_(moved_ids)).values(consultation_id=new.id))
+    delivery_ids = select(Message.delivery_id).where(
+        Message.id.in_(moved_ids), Message.delivery_id.is_not(None)
+    )
+    session.execute(update(Delivery).where(Delivery.id.in_(delivery_ids)).values(consultation_id=new.id))
+
+    session.execute(
+        update(RiskEvent)
+        .where(RiskEvent.consultation_id == consultation.id, RiskEvent.message_id.in_(moved_ids))
+        .values(consultation_id=new.id)
+    )
+    session.flush()
+    _recompute(session, consultation)
+    _recompute(session, new)
+    audit.record(
+        session,
+        user=user,
+        action="split",
+        consultation_id=consultation.id,
+        now=now,
+        new_consultation_id=new.id,
+        messages=len(moved_ids),
+    )
+    return Done(announce=[_changed(consultation, "split"), _changed(new, "split")]), new.id

@@ -97,3 +97,12 @@ def save(
     session.flush()
     audit.record(session, user=user, action="save_resource", now=now, resource_id=row.id, active=row.active)
     return row
+
+
+def set_active(session: Session, *, user: User, now: datetime, resource_id: int, active: bool) -> bool:
+    row = session.get(SupportResource, resource_id)
+    if row is None:
+        return False
+    row.active, row.updated_at = active, now
+    audit.record(session, user=user, action="save_resource", now=now, resource_id=row.id, active=active)
+    return True

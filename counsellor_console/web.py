@@ -252,6 +252,7 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
                 session, desk=consultation.desk, topics=consultation.topics or []
             ),
             "as_reply_text": directory.as_reply_text,
+            "siblings": casework.mergeable(session, current.user, consultation),
         }
 
     @router.get("/consultations/{consultation_id}", response_class=HTMLResponse)
@@ -388,6 +389,38 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
                 now=now,
             ),
         )
+
+    @router.post("/consultations/{consultation_id}/merge", dependencies=[CsrfForm])
+    def merge(
+        request: Request, session: Db, current: Reader, consultation_id: int, other_id: Annotated[int, Form()]
+    ) -> Response:
+        return act(
+            request,
+            session,
+            current,
+            consultation_id,
+            lambda c, now: casework.merge(
+                session, user=current.user, consultation=c, other_id=other_id, now=now
+            ),
+        )
+
+    @router.post("/consultations/{consultation_id}/messages/{message_id}/split", dependencies=[CsrfForm])
+    def split(
+        request: Request, session: Db, current: Reader, consultation_id: int, message_id: int
+    ) -> Response:
+        created: list[int] = []
+
+        def run(c: Consultation, now: datetime) -> casework.Done:
+            done, new_id = casework.split(
+                session, user=current.user, consultation=c, from_message_id=message_id, now=now
+            )
+            created.append(new_id)
+            return done
+
+        response = act(request, session, current, consultation_id, run)
+        if created and response.status_code == 303:
+            return RedirectResponse(f"/console/consultations/{created[0]}", status_code=303)
+        return response
 
     @router.post("/consultations/{consultation_id}/risk", dependencies=[CsrfForm])
     def set_risk(
@@ -554,6 +587,21 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         session.commit()
         return RedirectResponse("/console/resources", status_code=303)
 
+    @router.post("/resources/{resource_id}/active", dependencies=[CsrfForm])
+    def toggle_resource(
+        request: Request,
+        session: Db,
+        current: DirectoryEditor,
+        resource_id: int,
+        active: Annotated[str, Form(max_length=4)] = "",
+    ) -> Response:
+        if not directory.set_active(
+            session, user=current.user, now=_now(), resource_id=resource_id, active=bool(active)
+        ):
+            raise HTTPException(404, "つなぎ先が見つかりません。")
+        session.commit()
+        return RedirectResponse("/console/resources", status_code=303)
+
     # -- administration and the board -----------------------------------------------------------------
 
     @router.get("/admin/audit", response_class=HTMLResponse)
@@ -599,6 +647,31 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
             )
         audit.record(
             session, user=current.user, action="add_user", now=_now(), user_id=user.id, role=str(role)
+        )
+        session.commit()
+        return RedirectResponse("/console/admin/users", status_code=303)
+
+    @router.post("/admin/users/{user_id}/active", dependencies=[CsrfForm])
+    def toggle_user(
+        request: Request,
+        session: Db,
+        current: Admin,
+        user_id: int,
+        active: Annotated[str, Form(max_length=4)] = "",
+    ) -> Response:
+        target = session.get(User, user_id)
+        if target is None:
+            raise HTTPException(404, "アカウントが見つかりません。")
+        if target.id == current.user.id and not active:
+            raise HTTPException(409, "自分のアカウントは無効にできません。")
+        accounts.set_active(session, user=target, active=bool(active), now=_now())
+        audit.record(
+            session,
+            user=current.user,
+            action="set_user_active",
+            now=_now(),
+            user_id=target.id,
+            active=bool(active),
         )
         session.commit()
         return RedirectResponse("/console/admin/users", status_code=303)

@@ -178,3 +178,23 @@ def test_login_never_redirects_off_site(app, runtime: Runtime) -> None:  # type:
         follow_redirects=False,
     )
     assert response.headers["location"] == "/console/"
+
+
+def test_an_account_turned_off_is_signed_out_at_once(app, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    aoi_id = make_user(runtime, "aoi", Role.counsellor)
+    make_user(runtime, "root", Role.admin)
+    counsellor = client_for(app)
+    login(counsellor, "aoi")
+    assert counsellor.get("/console/queue").status_code == 200
+    admin = client_for(app)
+    token = login(admin, "root")
+    assert admin.post(f"/console/admin/users/{aoi_id}/active", data={"csrf": token}).status_code == 200
+    assert counsellor.get("/console/queue", follow_redirects=False).status_code == 303
+    form = csrf_of(counsellor.get("/console/login").text)
+    again = counsellor.post(
+        "/console/login", data={"username": "aoi", "password": "correct horse battery", "csrf": form}
+    )
+    assert again.status_code == 401
+    with runtime.sessions() as s:
+        actions = s.scalars(select(AuditEntry.action)).all()
+    assert "set_user_active" in actions

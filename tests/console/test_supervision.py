@@ -144,3 +144,27 @@ def test_directory_entries_are_suggested_and_reach_the_bots_after_hours_answer(
     page = counsellor.get(f"/console/consultations/{consultation_id}").text
     assert "つなぎ先の候補" in page and 'data-insert-text="いじめ相談LINE' in page
     assert counsellor.get("/console/resources?topic=money").text.count("市の家計相談") == 1
+
+
+def test_a_directory_entry_taken_out_of_use_is_no_longer_offered(pupil: TestClient, runtime: Runtime) -> None:
+    make_user(runtime, "sv", Role.supervisor)
+    sv = client_for(runtime)
+    token = login(sv, "sv")
+    sv.post(
+        "/console/resources",
+        data={
+            "csrf": token,
+            "name": "夜の相談LINE",
+            "url": "https://example.jp/line",
+            "always_open": "1",
+            "topics": ["loneliness"],
+        },
+    )
+    with runtime.sessions() as s:
+        resource = s.scalars(select(SupportResource)).one()
+    sv.post(f"/console/resources/{resource.id}/active", data={"csrf": token})
+    close_desk_now(runtime, "youth")
+    process(pupil, runtime, "youth", le.text_event(le.user_id(), "話す人がだれもいない。ずっとひとり"))
+    (answer,) = deliveries(runtime)
+    assert "夜の相談LINE" not in delivered_texts(answer)[0]
+    assert "（使っていません）" in sv.get("/console/resources").text
