@@ -16,8 +16,15 @@ from triage import TriageResult
 
 def redact_evidence(evidence: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Evidence without the words themselves (for a withdrawn or purged message): rule names, notes and
-    weights stay, so the reason for a risk level survives; the text does not."""
-    return [{**e, "matched": None, "span": None} for e in evidence]
+    weights stay, so the reason for a risk level survives; the text does not. A model term's label is a
+    word of the message, so terms keep only what they supported and their weight."""
+    redacted = []
+    for e in evidence:
+        kept = {**e, "matched": None, "span": None}
+        if e.get("kind") == "term":
+            kept["label"] = None
+        redacted.append(kept)
+    return redacted
 
 
 def record_triage(

@@ -18,7 +18,8 @@ _hasher = PasswordHasher()  # argon2id with the library's current recommended pa
 
 MIN_PASSWORD_LENGTH = 10
 THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5  # then that account name waits out the window
+MAX_FAILURES_PER_ACCOUNT = 5  # from one address: then that name waits out the window there
+MAX_FAILURES_PER_NAME = 20  # from anywhere: then the name waits everywhere
 MAX_FAILURES_PER_ADDRESS = 20  # then that address does, whatever names it tries
 SESSION_IDLE = timedelta(hours=2)
 SESSION_MAX = timedelta(hours=14)  # an evening shift and then some; then sign in again
@@ -59,20 +60,34 @@ def create_user(
     return user
 
 
-def authenticate(
-    session: Session, *, username: str, password: str, address: str, now: datetime
-) -> User | None:
-    """The user if the password is right; None if not (the failure is recorded). Raises Throttled before
-    checking anything when the name or the address has failed too often lately."""
+def begin_attempt(session: Session, *, username: str, address: str, now: datetime) -> None:
+    """Count this sign-in as a failure before the password is even checked (the caller commits), so that
+    parallel guesses all see each other; `finish_attempt` takes it back when the password is right.
+
+    Raises Throttled when the name from this address, the name from anywhere, or the address has failed
+    too often lately. The name alone gets a higher limit, so a stranger cannot lock a counsellor out."""
+    attempt = LoginFailure(username=username[:64], address=address[:64], at=now)
+    session.add(attempt)
+    session.flush()
     since = now - THROTTLE_WINDOW
-    by_name = session.scalar(
-        select(func.count()).where(LoginFailure.username == username[:64], LoginFailure.at >= since)
+    recent = LoginFailure.at >= since
+    here = session.scalar(
+        select(func.count()).where(
+            LoginFailure.username == username[:64], LoginFailure.address == address[:64], recent
+        )
     )
-    by_address = session.scalar(
-        select(func.count()).where(LoginFailure.address == address[:64], LoginFailure.at >= since)
-    )
-    if (by_name or 0) >= MAX_FAILURES_PER_ACCOUNT or (by_address or 0) >= MAX_FAILURES_PER_ADDRESS:
+    anywhere = session.scalar(select(func.count()).where(LoginFailure.username == username[:64], recent))
+    from_address = session.scalar(select(func.count()).where(LoginFailure.address == address[:64], recent))
+    if (
+        (here or 0) > MAX_FAILURES_PER_ACCOUNT
+        or (anywhere or 0) > MAX_FAILURES_PER_NAME
+        or (from_address or 0) > MAX_FAILURES_PER_ADDRESS
+    ):
         raise Throttled
+
+
+def finish_attempt(session: Session, *, username: str, password: str, now: datetime) -> User | None:
+    """The user if the password is right (their recorded failures are cleared); None if not."""
     user = session.scalar(select(User).where(User.username == username))
     if _verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active:
         if _hasher.check_needs_rehash(user.password_hash):
@@ -80,7 +95,6 @@ def authenticate(
         user.last_login_at = now
         session.execute(delete(LoginFailure).where(LoginFailure.username == username))
         return user
-    session.add(LoginFailure(username=username[:64], address=address[:64], at=now))
     return None
 
 
@@ -115,6 +129,20 @@ def start_session(session: Session, *, user: User, now: datetime) -> str:
         )
     )
     return token
+
+
+def session_is_valid(session: Session, *, token: str, now: datetime) -> bool:
+    """Read-only check for long-lived requests (the live stream), which must not keep a session alive."""
+    row = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
+    if (
+        row is None
+        or row.ended_at is not None
+        or now >= row.expires_at
+        or now - row.last_seen_at > SESSION_IDLE
+    ):
+        return False
+    user = session.get(User, row.user_id)
+    return user is not None and user.active
 
 
 def resume_session(session: Session, *, token: str, now: datetime) -> SignedIn | None:

@@ -67,6 +67,15 @@ def _changed(consultation: Consultation, what: str) -> dict[str, object]:
     return {"type": "consultation_changed", "consultation_id": consultation.id, "what": what}
 
 
+def _require_handler(user: User, consultation: Consultation) -> None:
+    """Changes to a case (its level, corrections, notes) are for the counsellor who has it, or a supervisor:
+    a colleague who merely opened it from the queue cannot lower an urgent case."""
+    if not may_open(user, consultation):
+        raise NotAllowed
+    if user.role != Role.supervisor and consultation.assigned_to_id != user.id:
+        raise CaseworkError("担当してから操作してください（「担当する」を押してください）。")
+
+
 def _require_open(consultation: Consultation) -> None:
     if consultation.state != ConsultationState.open:
         raise CaseworkError("この相談はすでに終了しています。")
@@ -117,7 +126,8 @@ def reply(session: Session, *, user: User, consultation: Consultation, text: str
     if not may_open(user, consultation):
         raise NotAllowed
     _require_open(consultation)
-    if consultation.assigned_to_id is None:
+    claimed = consultation.assigned_to_id is None
+    if claimed:
         consultation.assigned_to_id, consultation.assigned_at = user.id, now
     elif consultation.assigned_to_id != user.id:
         raise CaseworkError("この相談の担当者だけが返信できます。")
@@ -137,7 +147,13 @@ def reply(session: Session, *, user: User, consultation: Consultation, text: str
     )
     consultation.first_reply_at = consultation.first_reply_at or now
     audit.record(
-        session, user=user, action="reply", consultation_id=consultation.id, now=now, delivery_id=delivery.id
+        session,
+        user=user,
+        action="reply",
+        consultation_id=consultation.id,
+        now=now,
+        delivery_id=delivery.id,
+        claimed=claimed,
     )
     return Done(announce=[_changed(consultation, "reply")], delivery_ids=[delivery.id])
 
@@ -148,8 +164,7 @@ def add_note(session: Session, *, user: User, consultation: Consultation, body: 
         raise CaseworkError("メモを入力してください。")
     if len(body) > MAX_NOTE_CHARS:
         raise CaseworkError(f"メモは{MAX_NOTE_CHARS}文字までです。")
-    if not may_open(user, consultation):
-        raise NotAllowed
+    _require_handler(user, consultation)
     kind = NoteKind.supervision if user.role == Role.supervisor else NoteKind.note
     note = ConsultationNote(
         consultation_id=consultation.id, author_id=user.id, kind=kind, body=body, created_at=now
@@ -207,8 +222,8 @@ def set_risk(
     session: Session, *, user: User, consultation: Consultation, risk: RiskLevel, now: datetime
 ) -> Done:
     """A counsellor's level sticks until a later message is riskier; raising it is an event paging hears."""
-    if not may_open(user, consultation):
-        raise NotAllowed
+    _require_handler(user, consultation)
+    _require_open(consultation)
     previous = consultation.risk
     if previous == risk:
         return Done()
@@ -247,8 +262,7 @@ def correct_message(
     now: datetime,
 ) -> Done:
     """Topics and risk a counsellor gives a message: kept for retraining (`koe triage train`)."""
-    if not may_open(user, consultation):
-        raise NotAllowed
+    _require_handler(user, consultation)
     message = session.get(Message, message_id)
     if (
         message is None
@@ -277,7 +291,10 @@ def correct_message(
         risk=str(risk),
     )
     done = Done(announce=[_changed(consultation, "correction")])
-    if RISK_ORDER[risk] > RISK_ORDER[consultation.risk or RiskLevel.low]:
+    if (
+        consultation.state == ConsultationState.open
+        and RISK_ORDER[risk] > RISK_ORDER[consultation.risk or RiskLevel.low]
+    ):
         done.announce += set_risk(session, user=user, consultation=consultation, risk=risk, now=now).announce
     return done
 
@@ -306,6 +323,12 @@ def _recompute(session: Session, consultation: Consultation) -> None:
     refresh_topics(session, consultation)
 
 
+def _keep_highest(consultation: Consultation, counsellor_levels: list[RiskLevel]) -> None:
+    for level in counsellor_levels:
+        if consultation.risk is None or RISK_ORDER[level] > RISK_ORDER[consultation.risk]:
+            consultation.risk, consultation.risk_source = level, "counsellor"
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
@@ -326,13 +349,14 @@ def mergeable(session: Session, user: User, consultation: Consultation) -> list[
 
 
 def merge(session: Session, *, user: User, consultation: Consultation, other_id: int, now: datetime) -> Done:
-    """Another consultation of the same sender joins this one (one worry written in two goes)."""
-    if not may_open(user, consultation):
-        raise NotAllowed
+    """Another open consultation of the same sender joins this one (one worry written in two goes)."""
+    _require_handler(user, consultation)
     _require_open(consultation)
     other = lock_consultation(session, other_id)
     if other is None or other.id == consultation.id or not may_open(user, other):
         raise CaseworkError("統合できる相談を選んでください。")
+    if other.state != ConsultationState.open:
+        raise CaseworkError("終了した相談はまとめられません。")
     if other.sender_id != consultation.sender_id or other.desk != consultation.desk:
         raise CaseworkError("同じ相談者の相談だけを統合できます。")
     if other.merged_into_id is not None:
@@ -348,12 +372,14 @@ def merge(session: Session, *, user: User, consultation: Consultation, other_id:
     other.state, other.closed_at, other.close_reason = ConsultationState.closed, now, "merged"
     other.merged_into_id = consultation.id
     session.flush()
-    previous = consultation.risk
+    kept = [c.risk for c in (consultation, other) if c.risk is not None and c.risk_source == "counsellor"]
     _recompute(session, consultation)
-    if previous is not None and RISK_ORDER[previous] > RISK_ORDER[consultation.risk or RiskLevel.low]:
-        consultation.risk = previous  # merging never lowers what a counsellor or a message set
+    _keep_highest(consultation, kept)  # merging never lowers what a counsellor set on either
     audit.record(
         session, user=user, action="merge", consultation_id=consultation.id, now=now, merged_id=other.id
+    )
+    audit.record(
+        session, user=user, action="merged_into", consultation_id=other.id, now=now, into=consultation.id
     )
     return Done(announce=[_changed(consultation, "merged"), _changed(other, "merged")])
 
@@ -362,8 +388,7 @@ def split(
     session: Session, *, user: User, consultation: Consultation, from_message_id: int, now: datetime
 ) -> tuple[Done, int]:
     """The messages from this one on become a consultation of their own (a new worry began there)."""
-    if not may_open(user, consultation):
-        raise NotAllowed
+    _require_handler(user, consultation)
     _require_open(consultation)
     first = session.get(Message, from_message_id)
     if first is None or first.consultation_id != consultation.id:
@@ -413,8 +438,16 @@ def split(
         .values(consultation_id=new.id)
     )
     session.flush()
+    kept = (
+        [consultation.risk]
+        if consultation.risk is not None and consultation.risk_source == "counsellor"
+        else []
+    )
     _recompute(session, consultation)
     _recompute(session, new)
+    # A level a counsellor set stays on both halves: splitting must not drop an urgent case down the queue.
+    _keep_highest(consultation, kept)
+    _keep_highest(new, kept)
     audit.record(
         session,
         user=user,

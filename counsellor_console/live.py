@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import orjson
 from redis.asyncio import Redis as AsyncRedis
@@ -16,6 +17,7 @@ log = logging.getLogger("koe.console.live")
 
 EVENTS_CHANNEL = "koe:events"
 KEEPALIVE_SECONDS = 15.0
+MAX_SECONDS = 3600.0
 RETRY_MS = 3000  # the browser reconnects after this long if the stream drops
 
 
@@ -23,16 +25,30 @@ def sse(event: str, data: dict[str, object]) -> bytes:
     return b"event: " + event.encode() + b"\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-async def stream(redis_url: str, *, disconnected: object) -> AsyncIterator[bytes]:
-    """Events for one browser until it goes away. `disconnected` is the request's is_disconnected."""
-    is_gone = disconnected  # an async callable
+async def stream(
+    redis_url: str,
+    *,
+    disconnected: Callable[[], Awaitable[bool]],
+    still_signed_in: Callable[[], Awaitable[bool]],
+) -> AsyncIterator[bytes]:
+    """Events for one browser until it goes away, or its session ends (logout, expiry, account turned off):
+    the session is checked again every KEEPALIVE_SECONDS, and the stream ends for good after MAX_SECONDS
+    (the browser reconnects, signed in or not)."""
     yield f"retry: {RETRY_MS}\n\n".encode()
+    started = checked = time.monotonic()
     client = AsyncRedis.from_url(redis_url, socket_connect_timeout=2)
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     try:
         await pubsub.subscribe(EVENTS_CHANNEL)
         yield sse("hello", {})
-        while not await is_gone():  # type: ignore[operator]
+        while not await disconnected():
+            if time.monotonic() - checked >= KEEPALIVE_SECONDS:
+                checked = time.monotonic()
+                if not await still_signed_in():
+                    yield sse("signed_out", {})
+                    return
+                if checked - started > MAX_SECONDS:
+                    return  # the browser reconnects, and its session is checked afresh
             message = await pubsub.get_message(timeout=KEEPALIVE_SECONDS)
             if message is None:
                 yield b": keepalive\n\n"

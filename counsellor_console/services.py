@@ -15,3 +15,4 @@ class ConsoleServices:
     redis_url: Callable[[], str]
     enqueue_deliveries: Callable[[list[int]], None]
     publish: Callable[[list[dict[str, object]]], None]
+    always_secure_cookies: bool = False  # production: Secure even if a proxy hides that the request was HTTPS

@@ -14,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from counsellor_console import accounts, audit, canned, casework, directory, live
 from counsellor_console.access import may_assign_others, may_open
@@ -42,6 +43,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "koe_session"
 LOGIN_CSRF_COOKIE = "koe_login_csrf"
 CSRF_HEADER = "x-csrf-token"
+FRAGMENT_HEADER = "x-koe-fragment"  # sent by console.js when it fetches a part of a page
 
 
 class LoginRequired(Exception):
@@ -139,7 +141,14 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
     def login_form(request: Request, next: str = "/console/") -> HTMLResponse:
         token = secrets.token_urlsafe(24)
         response = page(request, "login.html", csrf=token, next=_safe_next(next), error=None)
-        _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+        _set_cookie(
+            request,
+            response,
+            LOGIN_CSRF_COOKIE,
+            token,
+            max_age=3600,
+            always_secure=services.always_secure_cookies,
+        )
         return response
 
     @router.post("/login", response_class=HTMLResponse)
@@ -157,11 +166,9 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         address = request.client.host if request.client else "unknown"
         now = _now()
         try:
-            user = accounts.authenticate(
-                session, username=username, password=password, address=address, now=now
-            )
+            accounts.begin_attempt(session, username=username, address=address, now=now)
         except accounts.Throttled:
-            session.rollback()
+            session.rollback()  # a refused try is not counted: it must not lengthen anyone's wait
             log.warning("console sign-in throttled")
             return page(
                 request,
@@ -171,8 +178,9 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
                 next=_safe_next(next),
                 error="ログインの失敗が続いたため、しばらくログインできません。15分ほど待ってからもう一度試してください。",
             )
+        session.commit()
+        user = accounts.finish_attempt(session, username=username, password=password, now=now)
         if user is None:
-            session.commit()  # the failure counts
             return page(
                 request,
                 "login.html",
@@ -186,7 +194,12 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         session.commit()
         response = RedirectResponse(_safe_next(next), status_code=303)
         _set_cookie(
-            request, response, SESSION_COOKIE, token, max_age=int(accounts.SESSION_MAX.total_seconds())
+            request,
+            response,
+            SESSION_COOKIE,
+            token,
+            max_age=int(accounts.SESSION_MAX.total_seconds()),
+            always_secure=services.always_secure_cookies,
         )
         response.delete_cookie(LOGIN_CSRF_COOKIE, path="/console")
         return response
@@ -230,9 +243,20 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         return page(request, "_supervisor_body.html", rows=rows, loads=loads, now=_now())
 
     @router.get("/events")
-    async def events(request: Request, current: Reader) -> StreamingResponse:
+    def events(request: Request, current: Reader) -> StreamingResponse:
+        token = request.cookies.get(SESSION_COOKIE, "")
+
+        def check() -> bool:
+            with services.sessions()() as session:
+                return accounts.session_is_valid(session, token=token, now=_now())
+
+        async def still_signed_in() -> bool:
+            return await run_in_threadpool(check)
+
         return StreamingResponse(
-            live.stream(services.redis_url(), disconnected=request.is_disconnected),
+            live.stream(
+                services.redis_url(), disconnected=request.is_disconnected, still_signed_in=still_signed_in
+            ),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -695,7 +719,13 @@ def install_console(app: Any, services: ConsoleServices) -> None:
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, exc: LoginRequired) -> Response:
-        if request.headers.get("accept", "").startswith("text/event-stream") or request.method != "GET":
+        # The live stream, the page's own fetches of fragments, and forms: a plain 401, which the script
+        # turns into a reload (and so the sign-in page); a redirect would put the sign-in page in a table.
+        if (
+            request.headers.get("accept", "").startswith("text/event-stream")
+            or request.headers.get(FRAGMENT_HEADER)
+            or request.method != "GET"
+        ):
             return Response(status_code=401)
         return RedirectResponse(f"/console/login?next={quote(exc.next_path)}", status_code=303)
 
@@ -751,13 +781,17 @@ def _safe_next(next_path: str) -> str:
     return "/console/"
 
 
-def _set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int) -> None:
+def _set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int, always_secure: bool
+) -> None:
+    # Strict: nothing outside the console links into it with the session (a link from elsewhere lands on
+    # the sign-in page), so another site cannot make a counsellor "view" a case.
     response.set_cookie(
         name,
         value,
         max_age=max_age,
         path="/console",
         httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
+        samesite="strict",
+        secure=always_secure or request.url.scheme == "https",
     )

@@ -69,6 +69,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             redis_url=lambda: rt.redis_url,
             enqueue_deliveries=lambda ids: rt.queues.enqueue_deliveries(ids),
             publish=lambda payloads: announce(rt, payloads),
+            always_secure_cookies=settings.koe_env == "production",
         ),
     )
 

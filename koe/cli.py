@@ -27,6 +27,7 @@ def _cmd_web(args: argparse.Namespace) -> int:
         log_level=settings.log_level.lower(),
         access_log=False,  # access logs add nothing Koe needs and cost time on the webhook path
         proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
     return 0
 

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     delivery_give_up_hours: float = Field(24.0, alias="KOE_DELIVERY_GIVE_UP_HOURS")
     max_webhook_body_bytes: int = Field(1_048_576, alias="KOE_MAX_WEBHOOK_BODY_BYTES")
     log_level: str = Field("INFO", alias="KOE_LOG_LEVEL")
+    # The reverse proxies whose X-Forwarded-For/-Proto uvicorn believes: the console's Secure cookies and
+    # sign-in throttling by address depend on them. Comma-separated addresses, or * behind a private network.
+    forwarded_allow_ips: str = Field("127.0.0.1,::1", alias="KOE_FORWARDED_ALLOW_IPS")
     # Where triage models are kept (models/<version>/ and CURRENT); default: var/triage.
     triage_dir: Path | None = Field(None, alias="KOE_TRIAGE_DIR")
 

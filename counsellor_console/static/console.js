@@ -44,8 +44,8 @@
       timer = setTimeout(async function () {
         timer = null;
         try {
-          const response = await fetch(url, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
-          if (response.status === 401) { window.location.reload(); return; }
+          const response = await fetch(url, { headers: { "Accept": "text/html", "X-Koe-Fragment": "1" }, credentials: "same-origin", redirect: "manual" });
+          if (response.status === 401 || response.type === "opaqueredirect") { window.location.reload(); return; }
           if (response.ok) {
             const open = Array.from(target.querySelectorAll("details[open]")).map((d) => d.closest("li") && d.closest("li").id);
             target.innerHTML = await response.text();
@@ -82,5 +82,6 @@
   }
   ["consultation_changed", "risk_raised", "delivery"].forEach(on);
   source.addEventListener("hello", function () { status.hidden = true; refresh(); });
+  source.addEventListener("signed_out", function () { source.close(); window.location.reload(); });
   source.onerror = function () { status.textContent = "接続が切れました。再接続しています…"; status.hidden = false; };
 })();

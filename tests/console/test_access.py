@@ -40,7 +40,7 @@ def test_session_cookie_is_httponly_and_samesite(app, runtime: Runtime) -> None:
         follow_redirects=False,
     )
     cookie = response.headers["set-cookie"]
-    assert "koe_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    assert "koe_session=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert "Secure" not in cookie  # plain HTTP here; over HTTPS the cookie is Secure
 
     secure = TestClient(app, base_url="https://testserver")
@@ -198,3 +198,39 @@ def test_an_account_turned_off_is_signed_out_at_once(app, runtime: Runtime) -> N
     with runtime.sessions() as s:
         actions = s.scalars(select(AuditEntry.action)).all()
     assert "set_user_active" in actions
+
+
+def test_a_stranger_cannot_lock_a_counsellor_out_from_elsewhere(app, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    make_user(runtime, "aoi", Role.counsellor)
+    stranger = TestClient(app, client=("203.0.113.9", 40000))
+    form = csrf_of(stranger.get("/console/login").text)
+    for _ in range(6):
+        stranger.post("/console/login", data={"username": "aoi", "password": "guess-guess", "csrf": form})
+    assert (
+        stranger.post(
+            "/console/login", data={"username": "aoi", "password": "correct horse battery", "csrf": form}
+        ).status_code
+        == 429
+    )
+    # aoi, at the office, still signs in.
+    office = TestClient(app, client=("192.0.2.10", 40000))
+    login(office, "aoi")
+    assert office.get("/console/queue").status_code == 200
+
+
+def test_fragments_and_the_stream_stop_when_signed_out(app, runtime: Runtime) -> None:  # type: ignore[no-untyped-def]
+    from counsellor_console import accounts
+
+    make_user(runtime, "aoi", Role.counsellor)
+    client = client_for(app)
+    token = login(client, "aoi")
+    cookie = client.cookies.get("koe_session") or ""
+    now = __import__("datetime").datetime.now(__import__("datetime").UTC)
+    with runtime.sessions() as s:
+        assert accounts.session_is_valid(s, token=cookie, now=now)
+    client.post("/console/logout", data={"csrf": token})
+    with runtime.sessions() as s:
+        assert not accounts.session_is_valid(s, token=cookie, now=now)
+    client.cookies.set("koe_session", cookie, path="/console")
+    # The page's own fetch of a fragment gets 401 (the script reloads), not the sign-in page in a table.
+    assert client.get("/console/queue/rows", headers={"x-koe-fragment": "1"}).status_code == 401

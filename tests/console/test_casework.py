@@ -157,6 +157,7 @@ def test_notes_are_private_and_never_sent(client: TestClient, runtime: Runtime) 
     make_user(runtime, "aoi", Role.counsellor)
     _, consultation_id = pupil_writes(client, runtime, "クラスでひとりぼっち")
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": token})
     before = len(list(_deliveries(runtime)))
     client.post(
         f"/console/consultations/{consultation_id}/notes", data={"csrf": token, "body": "明日も様子を見る"}
@@ -176,6 +177,12 @@ def test_counsellor_risk_sticks_until_a_riskier_message_arrives(client: TestClie
     make_user(runtime, "aoi", Role.counsellor)
     user, consultation_id = pupil_writes(client, runtime, "毎日なぐられてる")
     token = login(client, "aoi")
+    # Only the counsellor who has the case changes its level.
+    refused = client.post(
+        f"/console/consultations/{consultation_id}/risk", data={"csrf": token, "risk": "low"}
+    )
+    assert refused.status_code == 409 and "担当してから" in refused.text
+    client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": token})
     client.post(f"/console/consultations/{consultation_id}/risk", data={"csrf": token, "risk": "medium"})
     process(client, runtime, "youth", le.text_event(user, "きょうは給食おいしかった"))
     with runtime.sessions() as s:
@@ -194,6 +201,7 @@ def test_raising_the_risk_by_hand_is_an_event_paging_reads(client: TestClient, r
     make_user(runtime, "aoi", Role.counsellor)
     _, consultation_id = pupil_writes(client, runtime, "あしたテスト")
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": token})
     client.post(f"/console/consultations/{consultation_id}/risk", data={"csrf": token, "risk": "urgent"})
     with runtime.sessions() as s:
         event = s.scalars(select(RiskEvent).where(RiskEvent.consultation_id == consultation_id)).one()
@@ -204,6 +212,7 @@ def test_corrections_are_kept_for_retraining(client: TestClient, runtime: Runtim
     make_user(runtime, "aoi", Role.counsellor)
     _, consultation_id = pupil_writes(client, runtime, "部活やめたい")
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": token})
     with runtime.sessions() as s:
         message_id = s.scalars(select(Message.id).where(Message.author == MessageAuthor.sender)).one()
     url = f"/console/consultations/{consultation_id}/messages/{message_id}/correction"
@@ -306,3 +315,25 @@ def test_announcements_carry_ids_only(client: TestClient, runtime: Runtime) -> N
     assert message is not None
     payload = orjson.loads(message["data"])
     assert payload["type"] == "consultation_changed" and set(payload) == {"type", "consultation_id"}
+
+
+def test_a_withdrawn_message_leaves_no_words_in_the_console(client: TestClient, runtime: Runtime) -> None:
+    make_user(runtime, "aoi", Role.counsellor)
+    user = le.user_id()
+    event = le.text_event(user, "お父さんに毎日なぐられてる。あざだらけ")
+    process(client, runtime, "youth", event)
+    unsend = le.base_event("unsend", user)
+    unsend["unsend"] = {"messageId": event["message"]["id"]}
+    process(client, runtime, "youth", unsend)
+    with runtime.sessions() as s:
+        consultation_id = s.scalars(select(Consultation.id)).one()
+        from models import MessageTriage
+
+        evidence = s.scalars(select(MessageTriage.evidence)).one()
+    assert all(e["matched"] is None for e in evidence)
+    assert all(e["label"] is None for e in evidence if e["kind"] == "term")
+    login(client, "aoi")
+    html = client.get(f"/console/consultations/{consultation_id}/thread").text
+    assert "送信を取り消しました" in html
+    for word in ("父", "なぐ", "殴", "あざ"):
+        assert word not in html

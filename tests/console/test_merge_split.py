@@ -43,6 +43,7 @@ def test_merge_brings_the_other_consultations_messages_and_risk(client: TestClie
             update(Consultation).where(Consultation.id == first.id).values(state=ConsultationState.open)
         )
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{first.id}/claim", data={"csrf": token})
     page = client.get(f"/console/consultations/{first.id}").text
     assert "相談をまとめる" in page and f'value="{second.id}"' in page
     client.post(f"/console/consultations/{first.id}/merge", data={"csrf": token, "other_id": second.id})
@@ -72,6 +73,7 @@ def test_merging_another_senders_consultation_is_refused(client: TestClient, run
     process(client, runtime, "youth", le.text_event(le.user_id(), "ともだちがいない"))
     a, b = _consultations(runtime)
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{a.id}/claim", data={"csrf": token})
     response = client.post(f"/console/consultations/{a.id}/merge", data={"csrf": token, "other_id": b.id})
     assert response.status_code == 409 and "同じ相談者" in response.text
     assert all(c.merged_into_id is None for c in _consultations(runtime))
@@ -86,6 +88,7 @@ def test_split_moves_the_later_messages_to_a_new_consultation(client: TestClient
     (c,) = _consultations(runtime)
     assert c.risk == RiskLevel.high
     token = login(client, "aoi")
+    client.post(f"/console/consultations/{c.id}/claim", data={"csrf": token})
     with runtime.sessions() as s:
         ids = s.scalars(
             select(Message.id)
@@ -107,3 +110,28 @@ def test_split_moves_the_later_messages_to_a_new_consultation(client: TestClient
     with runtime.sessions() as s:
         moved = s.scalars(select(Message.consultation_id).where(Message.id.in_(ids[1:]))).all()
     assert set(moved) == {new.id}
+
+
+def test_a_counsellors_level_survives_a_split_and_closed_cases_are_not_merged(
+    client: TestClient, runtime: Runtime
+) -> None:
+    make_user(runtime, "aoi", Role.counsellor)
+    user = le.user_id()
+    process(client, runtime, "youth", le.text_event(user, "きょうは雨"))
+    process(client, runtime, "youth", le.text_event(user, "あしたも雨かな"))
+    (c,) = _consultations(runtime)
+    token = login(client, "aoi")
+    client.post(f"/console/consultations/{c.id}/claim", data={"csrf": token})
+    client.post(f"/console/consultations/{c.id}/risk", data={"csrf": token, "risk": "urgent"})
+    with runtime.sessions() as s:
+        second = s.scalars(
+            select(Message.id).where(Message.author == MessageAuthor.sender).order_by(Message.id.desc())
+        ).first()
+    client.post(f"/console/consultations/{c.id}/messages/{second}/split", data={"csrf": token})
+    old, new = _consultations(runtime)
+    assert old.risk == RiskLevel.urgent and new.risk == RiskLevel.urgent
+    assert old.risk_source == new.risk_source == "counsellor"
+
+    client.post(f"/console/consultations/{new.id}/close", data={"csrf": token, "outcome": "resolved"})
+    refused = client.post(f"/console/consultations/{old.id}/merge", data={"csrf": token, "other_id": new.id})
+    assert refused.status_code == 409 and "終了した相談" in refused.text

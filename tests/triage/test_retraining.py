@@ -17,7 +17,7 @@ from models import Message, RiskLevel, TriageCorrection
 from tests import line_events as le
 from tests.intake import process
 from triage import corpus
-from triage.evaluation import evaluate
+from triage.evaluation import Report, evaluate
 from triage.labels import Risk
 from triage.registry import ModelRegistry
 from triage.training import Trained
@@ -60,16 +60,19 @@ def test_a_model_that_would_miss_urgent_messages_is_not_promoted(
     own_registry = ModelRegistry(copy)
     settings = Settings(_env_file=None, KOE_VAR_DIR=tmp_path / "var", KOE_TRIAGE_DIR=copy)
     before = own_registry.current_version()
-    from triage.training import train as real_train
 
     def train_badly(examples: list[corpus.Example], *, corrections: list[corpus.Example]) -> Trained:
         # As if bad corrections had taught the model to shrug at danger: its high and urgent heads go quiet.
-        trained = real_train(examples, corrections=corrections)
-        trained.model.risk_intercept[1:] = -50.0
-        trained.model.version = "triage-that-misses"
-        test_set = [e for e in examples if e.split == "test"]
-        trained.test = evaluate(test_set, lambda e: trained.model.predict(e.text, e.channel))
-        return trained
+        # (The current model, spoiled so, stands for the retrained one: no need to train for a minute.)
+        model = own_registry.load_current()
+        model.risk_intercept[1:] = -50.0
+        model.version = "triage-that-misses"
+
+        def report(split: str) -> Report:
+            chosen = [e for e in examples if e.split == split]
+            return evaluate(chosen, lambda e: model.predict(e.text, e.channel))
+
+        return Trained(model=model, dev=report("dev"), test=report("test"))
 
     monkeypatch.setattr(triage_cli, "train", train_badly)
     assert triage_cli.run_train(settings, with_corrections=False) == 1
