@@ -14,5 +14,6 @@ class ConsoleServices:
     sessions: Callable[[], sessionmaker[Session]]
     redis_url: Callable[[], str]
     enqueue_deliveries: Callable[[list[int]], None]
+    enqueue_typing: Callable[[int], None]
     publish: Callable[[list[dict[str, object]]], None]
     always_secure_cookies: bool = False  # production: Secure even if a proxy hides that the request was HTTPS

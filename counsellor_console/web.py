@@ -90,7 +90,7 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         request.state.user = found.user
         request.state.csrf = found.session.csrf_token
         if request.method == "POST":
-            sent = request.headers.get(CSRF_HEADER) or request.state.form_csrf
+            sent = request.headers.get(CSRF_HEADER) or getattr(request.state, "form_csrf", None)
             if not sent or not accounts.constant_time_equal(sent, found.session.csrf_token):
                 raise HTTPException(403, "フォームの有効期限が切れました。ページを読み込み直してください。")
         return found
@@ -371,6 +371,18 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
             consultation_id,
             lambda c, now: casework.reply(session, user=current.user, consultation=c, text=text, now=now),
         )
+
+    @router.post("/consultations/{consultation_id}/typing", status_code=204)
+    def typing(request: Request, session: Db, current: Reader, consultation_id: int) -> Response:
+        """The counsellor who has the case is writing: the sender's LINE shows the "…" animation."""
+        consultation = consultation_or_404(session, current.user, consultation_id, lock=False)
+        if consultation.assigned_to_id != current.user.id or consultation.state != "open":
+            return Response(status_code=409)
+        try:
+            services.enqueue_typing(consultation.id)
+        except Exception:  # noqa: BLE001 - only an animation: never an error for the counsellor
+            log.warning("could not enqueue the typing animation consultation_id=%s", consultation.id)
+        return Response(status_code=204)
 
     @router.post("/consultations/{consultation_id}/notes", dependencies=[CsrfForm])
     def note(

@@ -68,6 +68,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             sessions=lambda: rt.sessions,
             redis_url=lambda: rt.redis_url,
             enqueue_deliveries=lambda ids: rt.queues.enqueue_deliveries(ids),
+            enqueue_typing=lambda consultation_id: rt.queues.enqueue_typing(consultation_id),
             publish=lambda payloads: announce(rt, payloads),
             always_secure_cookies=settings.koe_env == "production",
         ),

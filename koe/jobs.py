@@ -17,7 +17,7 @@ from bot import inbox, outbound
 from bot.conversation import handle_event
 from counsellor_console.live import EVENTS_CHANNEL as EVENTS_CHANNEL
 from koe.runtime import Runtime, get_runtime
-from models import Delivery, InboxState, RiskEvent
+from models import Consultation, ConsultationState, Delivery, InboxState, RiskEvent, Sender, SenderStatus
 
 log = logging.getLogger("koe.jobs")
 
@@ -164,6 +164,33 @@ def deliver(delivery_id: int) -> str:
             return deliver(delivery_id)  # the token was refused: push at once, no need to wait
         raise DeliveryNotYetSent(f"delivery {delivery_id}: LINE status {result.status}")
     return str(outcome)
+
+
+@_sanitized
+def show_typing(consultation_id: int) -> str:
+    """The "…" animation in the sender's LINE while their counsellor writes. Best effort: nothing is
+    retried, since a late animation would only mislead."""
+    rt = get_runtime()
+    with rt.sessions() as session:
+        row = session.execute(
+            select(Sender.desk, Sender.line_user_id_encrypted, Sender.status, Sender.channel)
+            .join(Consultation, Consultation.sender_id == Sender.id)
+            .where(Consultation.id == consultation_id, Consultation.state == ConsultationState.open)
+        ).one_or_none()
+    if (
+        row is None
+        or row.line_user_id_encrypted is None
+        or row.status != SenderStatus.active
+        or row.channel != "line"
+    ):
+        return "nothing_to_do"
+    user_id = rt.crypto.decrypt(row.line_user_id_encrypted).decode()
+    result = rt.line.show_loading(row.desk, user_id, seconds=TYPING_SECONDS)
+    log.info("typing shown consultation_id=%s status=%s", consultation_id, result.status)
+    return f"status_{result.status}"
+
+
+TYPING_SECONDS = 20
 
 
 def sweep() -> dict[str, int]:

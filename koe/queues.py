@@ -25,6 +25,7 @@ ALL_QUEUES = (INTAKE, OUTBOUND, MAINTENANCE)
 
 PROCESS_INBOX_EVENT = "koe.jobs.process_inbox_event"
 DELIVER = "koe.jobs.deliver"
+SHOW_TYPING = "koe.jobs.show_typing"
 
 # RQ retries a failed job on these delays (seconds); after that the sweeper still finds the row.
 RETRY_INTERVALS = [1, 3, 10, 30, 60]
@@ -64,6 +65,10 @@ class Queues:
     def enqueue_deliveries(self, delivery_ids: list[int]) -> None:
         for delivery_id in delivery_ids:
             self._enqueue_once(OUTBOUND, DELIVER, delivery_id, f"delivery-{delivery_id}")
+
+    def enqueue_typing(self, consultation_id: int) -> None:
+        """LINE's loading animation for a sender whose counsellor is writing; duplicates collapse."""
+        self._enqueue_once(OUTBOUND, SHOW_TYPING, consultation_id, f"typing-{consultation_id}")
 
     def _enqueue_once(self, queue: str, func: str, row_id: int, job_id: str) -> None:
         with contextlib.suppress(DuplicateJobError):  # already on its way

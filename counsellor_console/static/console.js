@@ -35,6 +35,21 @@
     box.selectionStart = box.selectionEnd = start + text.length;
   }
 
+  // While the counsellor who has the case writes, the sender sees LINE's "…" (at most every 15 seconds).
+  const replyBox = document.getElementById("reply-text");
+  const csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  if (replyBox && csrfMeta && body.dataset.consultation) {
+    let lastTyping = 0;
+    replyBox.addEventListener("input", function () {
+      const now = Date.now();
+      if (now - lastTyping < 15000) return;
+      lastTyping = now;
+      fetch("/console/consultations/" + body.dataset.consultation + "/typing", {
+        method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrfMeta.content },
+      }).catch(function () { /* only an animation */ });
+    });
+  }
+
   if (!mode || !window.EventSource) return;
 
   function refresher(url, target) {

@@ -83,6 +83,11 @@ def test_urgent_message_reply_and_close(
     page.get_by_role("button", name="担当する").click()
     expect(page.locator(".side")).to_contain_text("aoiさん")
     page.get_by_label("返信", exact=True).fill("話してくれてありがとう。いまどこにいるか教えてくれる？")
+    # While the counsellor writes, the pupil's LINE shows the "…" animation.
+    wait_for(
+        lambda: line.http.get(f"/emulator/chats/youth/{pupil}").json()["loading"],
+        "the loading animation in the pupil's chat",
+    )
     page.get_by_role("button", name="送信").click()
     mine = page.locator(".msg.from-counsellor").last
     expect(mine).to_contain_text("いまどこにいるか")

@@ -337,3 +337,20 @@ def test_a_withdrawn_message_leaves_no_words_in_the_console(client: TestClient, 
     assert "送信を取り消しました" in html
     for word in ("父", "なぐ", "殴", "あざ"):
         assert word not in html
+
+
+def test_typing_shows_the_loading_animation_only_for_the_counsellor_who_has_the_case(
+    client: TestClient, runtime: Runtime
+) -> None:
+    make_user(runtime, "aoi", Role.counsellor)
+    _, consultation_id = pupil_writes(client, runtime, "きいてほしいことがある")
+    token = login(client, "aoi")
+    url = f"/console/consultations/{consultation_id}/typing"
+    assert client.post(url).status_code == 403  # no CSRF token
+    assert client.post(url, headers={"x-csrf-token": token}).status_code == 409  # not theirs yet
+    client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": token})
+    assert client.post(url, headers={"x-csrf-token": token}).status_code == 204
+    assert client.post(url, headers={"x-csrf-token": token}).status_code == 204  # collapses into one job
+    queue = runtime.queues.queue("outbound")
+    assert queue.fetch_job(f"typing-{consultation_id}") is not None
+    assert [j for j in queue.job_ids if j.startswith("typing-")] == [f"typing-{consultation_id}"]
