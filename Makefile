@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	@echo "==> 依存パッケージを入れています（初回は1〜2分かかります）…"
 	@$(BIN)/python -m pip install --progress-bar on -e '.[dev]' | grep -v '^Requirement already satisfied' || true
 	@$(BIN)/python -c "import koe, fastapi, rq, linebot" || { echo "インストールに失敗しました。上のエラーを確認してください。"; exit 1; }
+	@$(BIN)/koe triage vectors || echo "（単語ベクトルなしで続けます。あとで 'koe triage vectors' で取得できます）"
 	@touch $(STAMP)
 
 install: $(STAMP)

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = Field("127.0.0.1,::1", alias="KOE_FORWARDED_ALLOW_IPS")
     # Where triage models are kept (models/<version>/ and CURRENT); default: var/triage.
     triage_dir: Path | None = Field(None, alias="KOE_TRIAGE_DIR")
+    # Word vectors for training the topic heads (`koe triage vectors` fetches them); default: var/vectors/.
+    vectors_path: Path | None = Field(None, alias="KOE_WORD_VECTORS")
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> Settings:
@@ -117,6 +119,10 @@ class Settings(BaseSettings):
     @property
     def resolved_triage_dir(self) -> Path:
         return self.triage_dir or self.var_dir / "triage"
+
+    @property
+    def resolved_vectors_path(self) -> Path:
+        return self.vectors_path or self.var_dir / "vectors" / "ginza-vectors.npz"
 
     @cached_property
     def keys(self) -> Keys:

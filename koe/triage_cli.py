@@ -16,6 +16,7 @@ from triage.labels import Risk
 from triage.model import ModelIntegrityError, TriageModel
 from triage.registry import ModelRegistry, NoModel
 from triage.training import train
+from triage.vectors import WordVectors
 
 
 def _say(message: str) -> None:
@@ -65,15 +66,87 @@ def corrections_from_database(settings: Settings) -> list[corpus.Example]:
     return list(latest.values())
 
 
+# The ja-ginza release whose word vectors Koe reads (pip checks the download against PyPI's hash; Koe
+# checks it again against the one it was built with).
+GINZA = "ja-ginza==5.3.0"
+GINZA_WHEEL_SHA256 = "ac6479a805c5c5c23c270554934c1c1f344039560ef3a7e4b15a4275bea3c685"
+
+
+def word_vectors(settings: Settings) -> WordVectors | None:
+    path = settings.resolved_vectors_path
+    if not path.exists():
+        return None
+    try:
+        return WordVectors.load(path)
+    except (OSError, ValueError, KeyError) as exc:
+        _say(
+            f"単語ベクトル {path} を読めませんでした（{type(exc).__name__}）。"
+            "`koe triage vectors` で取り直せます。"
+        )
+        return None
+
+
+def run_vectors(settings: Settings) -> int:
+    """Fetch ja-ginza's wheel (without installing it or spaCy) and keep only its word vectors."""
+    import hashlib
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from triage.vectors import extract_from_wheel
+
+    target = settings.resolved_vectors_path
+    if target.exists():
+        _say(f"単語ベクトルはもうあります: {target}")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        _say(f"[1/2] {GINZA} を PyPI から取得しています（約 60 MB、はじめの一回だけ）…")
+        fetched = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--only-binary=:all:",
+                "-q",
+                GINZA,
+                "-d",
+                tmp,
+            ],
+            check=False,
+        )
+        wheels = sorted(Path(tmp).glob("ja_ginza-*.whl"))
+        if fetched.returncode != 0 or not wheels:
+            _say(
+                "取得できませんでした。ネットワークを確かめて、"
+                "もう一度 `koe triage vectors` を実行してください。"
+                "単語ベクトルなしでも学習はできます（トピックの精度が少し下がります）。"
+            )
+            return 1
+        digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+        if digest != GINZA_WHEEL_SHA256:
+            _say(f"取得したファイルのハッシュが想定と違います（{digest}）。使いません。")
+            return 1
+        _say("[2/2] 単語ベクトルを取り出しています…")
+        vectors = extract_from_wheel(wheels[0])
+        vectors.save(target)
+    _say(f"保存しました: {target}（{len(vectors.keys):,} 語、{vectors.table.shape[0]:,} 行）")
+    return 0
+
+
 def run_train(settings: Settings, *, with_corrections: bool) -> int:
     registry = ModelRegistry(settings.resolved_triage_dir)
     started = time.monotonic()
     _say("[1/4] コーパスを読み込んでいます…")
     examples = corpus.load()
     extra = corrections_from_database(settings) if with_corrections else []
+    vectors = word_vectors(settings)
     _say(f"      {len(examples)} 件のメッセージ、相談員による修正 {len(extra)} 件")
+    if vectors is None:
+        _say("      単語ベクトルがないため、なしで学習します（`koe triage vectors` で取得できます）。")
     _say("[2/4] 形態素解析と学習をしています…")
-    trained = train(examples, corrections=extra)
+    trained = train(examples, corrections=extra, vectors=vectors)
     _say("[3/4] 固定のテスト用データで評価しました:")
     _say(format_report(trained.test))
     new_recall = trained.test.urgent_recall
@@ -169,6 +242,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     tr.add_argument(
         "--with-corrections", action="store_true", help="add counsellors' corrections from the database"
     )
+    actions.add_parser("vectors", help="fetch the word vectors the topic heads read (once, about 60 MB)")
     ev = actions.add_parser("eval", help="evaluate the current model")
     ev.add_argument("--split", choices=["train", "dev", "test", "all", "heldout"], default="test")
     pr = actions.add_parser("predict", help="one JSON result for TEXT, or JSON Lines with --jsonl")
@@ -184,4 +258,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return run_train(settings, with_corrections=args.with_corrections)
     if args.action == "eval":
         return run_eval(settings, args.split)
+    if args.action == "vectors":
+        return run_vectors(settings)
     return run_predict(settings, args.text, jsonl=args.jsonl, channel=args.channel, out=sys.stdout)

@@ -47,9 +47,12 @@ def triage_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from triage import corpus
     from triage.registry import ModelRegistry
     from triage.training import train
+    from triage.vectors import WordVectors
 
+    # With the word vectors `make test` fetches into var/vectors/ when it can; without them when it cannot.
+    fetched = Path(__file__).resolve().parent.parent / "var" / "vectors" / "ginza-vectors.npz"
     registry = ModelRegistry(tmp_path_factory.mktemp("triage"))
-    trained = train(corpus.load())
+    trained = train(corpus.load(), vectors=WordVectors.load(fetched) if fetched.exists() else None)
     registry.save(trained.model)
     registry.promote(trained.model.version)
     return registry.base

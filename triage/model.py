@@ -13,9 +13,11 @@ import numpy as np
 from triage.features import Vectorizer, analyse
 from triage.labels import RISKS, TOPICS
 from triage.result import Evidence, TriageResult
+from triage.vectors import DIMENSIONS, WordVectors, file_sha256
 
 ARRAYS = "arrays.npz"
 META = "model.json"
+VECTORS = "vectors.npz"
 EVIDENCE_TERMS = 3
 
 
@@ -79,11 +81,36 @@ class TriageModel:
     risk_intercept: np.ndarray
     risk_thresholds: np.ndarray
     meta: dict[str, Any]
+    # Word vectors feed the topic heads only (risk keeps to words and rules it can show as evidence).
+    vectors: WordVectors | None = None
+    topic_dense: np.ndarray | None = None  # [topics, DIMENSIONS]
+    dense_weight: float = 0.0
+
+    def dense(self, words: list[str]) -> np.ndarray | None:
+        """The message's word-vector block as the topic heads see it: an idf-weighted mean, scaled."""
+        if self.vectors is None:
+            return None
+        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
+        unseen = float(idf.max()) if len(idf) else 1.0
+
+        def weight_of(word: str) -> float:
+            i = vocabulary.get(f"w:{word}")
+            return float(idf[i]) if i is not None else unseen
+
+        return self.dense_weight * self.vectors.document(words, weight_of)
+
+    def topic_probabilities(
+        self, idx: np.ndarray, values: np.ndarray, dense: np.ndarray | None
+    ) -> np.ndarray:
+        logits = self.topic_coef[:, idx] @ values + self.topic_intercept
+        if dense is not None and self.topic_dense is not None:
+            logits = logits + self.topic_dense @ dense
+        return _sigmoid(logits)
 
     def predict(self, text: str, channel: str | None = None) -> TriageResult:
         analysed = analyse(text, channel)
         idx, values = self.vectorizer.vector(analysed.features)
-        topic_p = _sigmoid(self.topic_coef[:, idx] @ values + self.topic_intercept)
+        topic_p = self.topic_probabilities(idx, values, self.dense(analysed.words))
         risk_p = ordinal(_sigmoid(self.risk_coef[:, idx] @ values + self.risk_intercept))
 
         chosen = choose_topics(topic_p, self.topic_rule)
@@ -147,8 +174,13 @@ class TriageModel:
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = directory / ARRAYS
+        files: dict[str, str] = {}
+        if self.vectors is not None and self.topic_dense is not None:
+            files[VECTORS] = self.vectors.save(directory / VECTORS)
         np.savez_compressed(
             arrays,
+            topic_dense=self.topic_dense if self.topic_dense is not None else np.zeros((0, 0)),
+            dense_weight=np.array([self.dense_weight]),
             idf=self.vectorizer.idf,
             topic_coef=self.topic_coef,
             topic_intercept=self.topic_intercept,
@@ -161,7 +193,7 @@ class TriageModel:
             **self.meta,
             "version": self.version,
             "terms": self.vectorizer.terms,
-            "files": {ARRAYS: _sha256(arrays), "terms": _terms_hash(self.vectorizer.terms)},
+            "files": {ARRAYS: _sha256(arrays), "terms": _terms_hash(self.vectorizer.terms), **files},
         }
         (directory / META).write_text(json.dumps(meta, ensure_ascii=False, indent=1, sort_keys=True))
 
@@ -180,6 +212,17 @@ class TriageModel:
         vectorizer = Vectorizer({t: i for i, t in enumerate(terms)}, arrays["idf"])
         if arrays["topic_coef"].shape != (len(TOPICS), len(terms)) or arrays["risk_coef"].shape[0] != 3:
             raise ModelIntegrityError("model arrays do not fit the topics, risk levels and vocabulary")
+        vectors, topic_dense, dense_weight = None, None, 0.0
+        expected_vectors = meta["files"].get(VECTORS)
+        if expected_vectors is not None:
+            vectors_path = directory / VECTORS
+            if not vectors_path.exists() or file_sha256(vectors_path) != expected_vectors:
+                raise ModelIntegrityError(f"{vectors_path} does not match the hash in {directory / META}")
+            vectors = WordVectors.load(vectors_path)
+            topic_dense = arrays["topic_dense"]
+            dense_weight = float(arrays["dense_weight"][0])
+            if topic_dense.shape != (len(TOPICS), DIMENSIONS):
+                raise ModelIntegrityError("the word-vector weights do not fit the topics")
         return cls(
             version=meta["version"],
             vectorizer=vectorizer,
@@ -190,6 +233,9 @@ class TriageModel:
             risk_intercept=arrays["risk_intercept"],
             risk_thresholds=arrays["risk_thresholds"],
             meta=meta,
+            vectors=vectors,
+            topic_dense=topic_dense,
+            dense_weight=dense_weight,
         )
 
 

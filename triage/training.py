@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import sklearn
+from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
 from triage.corpus import Example, data_hash
@@ -19,12 +20,14 @@ from triage.evaluation import JOKE_TAGS, Report, evaluate
 from triage.features import Analysed, Vectorizer, analyse
 from triage.labels import TOPICS
 from triage.model import TriageModel, _small_talk, choose_topics, model_level, ordinal
+from triage.vectors import DIMENSIONS, WordVectors
 
 URGENT_RECALL_TARGET = 0.99  # on dev, a margin above the 0.98 the test split must show
 HIGH_RECALL_TARGET = 0.96
 JOKE_URGENT_LIMIT = 0.03
 EVERYDAY_URGENT_LIMIT = 0.03  # the model may page at most this share more of low and medium dev messages
-C_TOPICS = 10.0
+C_TOPICS = 20.0
+DENSE_WEIGHT = 0.3  # the word-vector block's scale beside the l2-normalised TF-IDF row (chosen on dev)
 C_RISK = 10.0
 RISK_BALANCED = True
 GRID = np.round(np.concatenate([np.arange(0.02, 0.1, 0.01), np.arange(0.1, 0.95, 0.025)]), 3)
@@ -47,8 +50,11 @@ def _fit(x: Any, y: np.ndarray, c: float, *, balanced: bool = True) -> tuple[np.
     return clf.coef_[0].copy(), float(clf.intercept_[0])
 
 
-def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -> Trained:
-    """Corrections (a counsellor's topics and risk for a real message) join the training split only."""
+def train(
+    examples: Sequence[Example], *, corrections: Sequence[Example] = (), vectors: WordVectors | None = None
+) -> Trained:
+    """Corrections (a counsellor's topics and risk for a real message) join the training split only.
+    With word vectors, the topic heads also read each message's mean word vector (DENSE_WEIGHT)."""
     train_set = [e for e in examples if e.split == "train"] + list(corrections)
     dev_set = [e for e in examples if e.split == "dev"]
     test_set = [e for e in examples if e.split == "test"]
@@ -66,38 +72,33 @@ def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -
     )
     x = vectorizer.matrix(features)
 
-    topic_coef = np.zeros((len(TOPICS), len(vectorizer.vocabulary)))
-    topic_intercept = np.zeros(len(TOPICS))
-    for i, topic in enumerate(TOPICS):
-        y = np.array([topic in e.topics for e in train_set], dtype=int)
-        topic_coef[i], topic_intercept[i] = _fit(x, y, C_TOPICS)
-
-    risk_coef = np.zeros((3, len(vectorizer.vocabulary)))
-    risk_intercept = np.zeros(3)
-    for k in (1, 2, 3):
-        y = np.array([e.risk.rank >= k for e in train_set], dtype=int)
-        risk_coef[k - 1], risk_intercept[k - 1] = _fit(x, y, C_RISK, balanced=RISK_BALANCED)
-
     model = TriageModel(
         version="",
         vectorizer=vectorizer,
-        topic_coef=topic_coef,
-        topic_intercept=topic_intercept,
+        topic_coef=np.zeros((len(TOPICS), len(vectorizer.vocabulary))),
+        topic_intercept=np.zeros(len(TOPICS)),
         topic_rule=np.array([0.5, 0.5]),
-        risk_coef=risk_coef,
-        risk_intercept=risk_intercept,
+        risk_coef=np.zeros((3, len(vectorizer.vocabulary))),
+        risk_intercept=np.zeros(3),
         risk_thresholds=np.array([0.5, 0.5, 0.5]),
         meta={},
+        vectors=vectors,
+        topic_dense=np.zeros((len(TOPICS), DIMENSIONS)) if vectors is not None else None,
+        dense_weight=DENSE_WEIGHT if vectors is not None else 0.0,
     )
+    _fit_topics(model, x, [model.dense(a.words) for a in analysed_train], train_set)
+
+    for k in (1, 2, 3):
+        y = np.array([e.risk.rank >= k for e in train_set], dtype=int)
+        model.risk_coef[k - 1], model.risk_intercept[k - 1] = _fit(x, y, C_RISK, balanced=RISK_BALANCED)
     _choose_thresholds(model, dev_set, analysed_dev)
     dev_report = evaluate(dev_set, lambda e: model.predict(e.text, e.channel))  # before dev is learnt from
     # The topic rule is fixed now; the topic heads learn from the dev split too (risk heads do not: their
     # thresholds were fitted to their own dev probabilities, which recall depends on).
     learnt = [*train_set, *dev_set]
-    x_all = vectorizer.matrix([a.features for a in [*analysed_train, *analysed_dev]])
-    for i, topic in enumerate(TOPICS):
-        y = np.array([topic in e.topics for e in learnt], dtype=int)
-        model.topic_coef[i], model.topic_intercept[i] = _fit(x_all, y, C_TOPICS)
+    both = [*analysed_train, *analysed_dev]
+    x_all = vectorizer.matrix([a.features for a in both])
+    _fit_topics(model, x_all, [model.dense(a.words) for a in both], learnt)
 
     def predict(e: Example) -> Any:
         return model.predict(e.text, e.channel)
@@ -114,6 +115,9 @@ def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -
             "words": "sudachi normalized form, SplitMode.C",
             "bigrams": True,
             "char_ngrams": [1, 2, 3],
+            "word_vectors": f"ja-ginza, idf-weighted mean, weight {DENSE_WEIGHT}"
+            if vectors is not None
+            else None,
         },
         "sklearn": sklearn.__version__,
         "thresholds": {
@@ -125,6 +129,21 @@ def train(examples: Sequence[Example], *, corrections: Sequence[Example] = ()) -
         "metrics": {"dev": _summary(dev_report), "test": _summary(test_report)},
     }
     return Trained(model=model, dev=dev_report, test=test_report)
+
+
+def _fit_topics(
+    model: TriageModel, x: Any, dense: list[np.ndarray | None], examples: Sequence[Example]
+) -> None:
+    """One head per topic over the sparse features and, with word vectors, the dense block beside them."""
+    width = x.shape[1]
+    if model.topic_dense is not None:
+        x = sparse.hstack([x, sparse.csr_matrix(np.array(dense))]).tocsr()
+    for i, topic in enumerate(TOPICS):
+        y = np.array([topic in e.topics for e in examples], dtype=int)
+        coef, model.topic_intercept[i] = _fit(x, y, C_TOPICS)
+        model.topic_coef[i] = coef[:width]
+        if model.topic_dense is not None:
+            model.topic_dense[i] = coef[width:]
 
 
 def _summary(report: Report) -> dict[str, Any]:
@@ -148,7 +167,10 @@ def _weights_hash(model: TriageModel) -> str:
 def _choose_thresholds(model: TriageModel, dev: Sequence[Example], analysed: Sequence[Analysed]) -> None:
     vectors = [model.vectorizer.vector(a.features) for a in analysed]
     topic_p = np.array(
-        [1 / (1 + np.exp(-(model.topic_coef[:, i] @ v + model.topic_intercept))) for i, v in vectors]
+        [
+            model.topic_probabilities(i, v, model.dense(a.words))
+            for (i, v), a in zip(vectors, analysed, strict=True)
+        ]
     )
     risk_p = ordinal(
         np.array([1 / (1 + np.exp(-(model.risk_coef[:, i] @ v + model.risk_intercept))) for i, v in vectors])

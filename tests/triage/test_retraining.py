@@ -61,7 +61,9 @@ def test_a_model_that_would_miss_urgent_messages_is_not_promoted(
     settings = Settings(_env_file=None, KOE_VAR_DIR=tmp_path / "var", KOE_TRIAGE_DIR=copy)
     before = own_registry.current_version()
 
-    def train_badly(examples: list[corpus.Example], *, corrections: list[corpus.Example]) -> Trained:
+    def train_badly(
+        examples: list[corpus.Example], *, corrections: list[corpus.Example], **_: object
+    ) -> Trained:
         # As if bad corrections had taught the model to shrug at danger: its high and urgent heads go quiet.
         # (The current model, spoiled so, stands for the retrained one: no need to train for a minute.)
         model = own_registry.load_current()
