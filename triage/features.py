@@ -64,6 +64,12 @@ class Vectorizer:
         self.terms = [""] * len(vocabulary)
         for term, index in vocabulary.items():
             self.terms[index] = term
+        self._unseen_idf = float(idf.max()) if len(idf) else 1.0
+
+    def word_weight(self, word: str) -> float:
+        """A Sudachi word's idf; a word the corpus never had weighs as the rarest one did."""
+        i = self.vocabulary.get(f"w:{word}")
+        return float(self.idf[i]) if i is not None else self._unseen_idf
 
     @classmethod
     def fit(cls, documents: Sequence[list[str]], *, min_df: int = 2) -> Vectorizer:

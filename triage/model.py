@@ -90,14 +90,7 @@ class TriageModel:
         """The message's word-vector block as the topic heads see it: an idf-weighted mean, scaled."""
         if self.vectors is None:
             return None
-        vocabulary, idf = self.vectorizer.vocabulary, self.vectorizer.idf
-        unseen = float(idf.max()) if len(idf) else 1.0
-
-        def weight_of(word: str) -> float:
-            i = vocabulary.get(f"w:{word}")
-            return float(idf[i]) if i is not None else unseen
-
-        return self.dense_weight * self.vectors.document(words, weight_of)
+        return self.dense_weight * self.vectors.document(words, self.vectorizer.word_weight)
 
     def topic_probabilities(
         self, idx: np.ndarray, values: np.ndarray, dense: np.ndarray | None

@@ -86,19 +86,22 @@ def train(
         topic_dense=np.zeros((len(TOPICS), DIMENSIONS)) if vectors is not None else None,
         dense_weight=DENSE_WEIGHT if vectors is not None else 0.0,
     )
-    _fit_topics(model, x, [model.dense(a.words) for a in analysed_train], train_set)
+    # Each message's word-vector block, computed once for fitting, threshold choice and the refit.
+    dense_train = [model.dense(a.words) for a in analysed_train]
+    dense_dev = [model.dense(a.words) for a in analysed_dev]
+    _fit_topics(model, x, dense_train, train_set)
 
     for k in (1, 2, 3):
         y = np.array([e.risk.rank >= k for e in train_set], dtype=int)
         model.risk_coef[k - 1], model.risk_intercept[k - 1] = _fit(x, y, C_RISK, balanced=RISK_BALANCED)
-    _choose_thresholds(model, dev_set, analysed_dev)
+    _choose_thresholds(model, dev_set, analysed_dev, dense_dev)
     dev_report = evaluate(dev_set, lambda e: model.predict(e.text, e.channel))  # before dev is learnt from
     # The topic rule is fixed now; the topic heads learn from the dev split too (risk heads do not: their
     # thresholds were fitted to their own dev probabilities, which recall depends on).
     learnt = [*train_set, *dev_set]
     both = [*analysed_train, *analysed_dev]
     x_all = vectorizer.matrix([a.features for a in both])
-    _fit_topics(model, x_all, [model.dense(a.words) for a in both], learnt)
+    _fit_topics(model, x_all, [*dense_train, *dense_dev], learnt)
 
     def predict(e: Example) -> Any:
         return model.predict(e.text, e.channel)
@@ -158,20 +161,21 @@ def _summary(report: Report) -> dict[str, Any]:
 
 def _weights_hash(model: TriageModel) -> str:
     digest = hashlib.sha256()
-    for array in (model.topic_coef, model.risk_coef, model.topic_rule, model.risk_thresholds):
+    dense = () if model.topic_dense is None else (model.topic_dense,)
+    for array in (model.topic_coef, model.risk_coef, model.topic_rule, model.risk_thresholds, *dense):
         digest.update(np.ascontiguousarray(array).round(10).tobytes())
     digest.update(json.dumps(model.vectorizer.terms, ensure_ascii=False).encode())
     return digest.hexdigest()
 
 
-def _choose_thresholds(model: TriageModel, dev: Sequence[Example], analysed: Sequence[Analysed]) -> None:
+def _choose_thresholds(
+    model: TriageModel,
+    dev: Sequence[Example],
+    analysed: Sequence[Analysed],
+    dense: Sequence[np.ndarray | None],
+) -> None:
     vectors = [model.vectorizer.vector(a.features) for a in analysed]
-    topic_p = np.array(
-        [
-            model.topic_probabilities(i, v, model.dense(a.words))
-            for (i, v), a in zip(vectors, analysed, strict=True)
-        ]
-    )
+    topic_p = np.array([model.topic_probabilities(i, v, d) for (i, v), d in zip(vectors, dense, strict=True)])
     risk_p = ordinal(
         np.array([1 / (1 + np.exp(-(model.risk_coef[:, i] @ v + model.risk_intercept))) for i, v in vectors])
     )
