@@ -131,29 +131,33 @@ def start_session(session: Session, *, user: User, now: datetime) -> str:
     return token
 
 
+def _find(session: Session, token: str) -> ConsoleSession | None:
+    return session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
+
+
+def _user_if_live(session: Session, row: ConsoleSession, now: datetime) -> User | None:
+    """The session's user while the session is neither ended, past its limit, idle too long, nor its
+    account turned off."""
+    if row.ended_at is not None or now >= row.expires_at or now - row.last_seen_at > SESSION_IDLE:
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
 def session_is_valid(session: Session, *, token: str, now: datetime) -> bool:
     """Read-only check for long-lived requests (the live stream), which must not keep a session alive."""
-    row = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
-    if (
-        row is None
-        or row.ended_at is not None
-        or now >= row.expires_at
-        or now - row.last_seen_at > SESSION_IDLE
-    ):
-        return False
-    user = session.get(User, row.user_id)
-    return user is not None and user.active
+    row = _find(session, token)
+    return row is not None and _user_if_live(session, row, now) is not None
 
 
 def resume_session(session: Session, *, token: str, now: datetime) -> SignedIn | None:
-    row = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
-    if row is None or row.ended_at is not None or now >= row.expires_at:
+    row = _find(session, token)
+    if row is None:
         return None
-    if now - row.last_seen_at > SESSION_IDLE:
-        row.ended_at = now
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    user = _user_if_live(session, row, now)
+    if user is None:
+        if row.ended_at is None and now < row.expires_at and now - row.last_seen_at > SESSION_IDLE:
+            row.ended_at = now  # idle too long: this token never signs in again
         return None
     if now - row.last_seen_at > timedelta(minutes=1):  # a write per minute, not per request
         row.last_seen_at = now
@@ -161,7 +165,7 @@ def resume_session(session: Session, *, token: str, now: datetime) -> SignedIn |
 
 
 def end_session(session: Session, *, token: str, now: datetime) -> None:
-    row = session.scalar(select(ConsoleSession).where(ConsoleSession.token_hash == _token_hash(token)))
+    row = _find(session, token)
     if row is not None and row.ended_at is None:
         row.ended_at = now
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
@@ -318,8 +318,7 @@ def _recompute(session: Session, consultation: Consultation) -> None:
     ).one()
     consultation.message_count = int(count or 0)
     if first is not None:
-        consultation.opened_at = _utc(first)
-        consultation.last_message_at = _utc(last)
+        consultation.opened_at, consultation.last_message_at = first, last
     refresh_topics(session, consultation)
 
 
@@ -327,10 +326,6 @@ def _keep_highest(consultation: Consultation, counsellor_levels: list[RiskLevel]
     for level in counsellor_levels:
         if consultation.risk is None or RISK_ORDER[level] > RISK_ORDER[consultation.risk]:
             consultation.risk, consultation.risk_source = level, "counsellor"
-
-
-def _utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def mergeable(session: Session, user: User, consultation: Consultation) -> list[Consultation]:

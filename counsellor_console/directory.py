@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.directory import best_matches
 from counsellor_console import audit
 from counsellor_console.casework import CaseworkError
 from models import SupportResource, User
@@ -47,14 +48,7 @@ def suggestions(
     session: Session, *, desk: str, topics: Sequence[str], limit: int = 5
 ) -> list[SupportResource]:
     """Active services for this desk, those matching more of the consultation's topics first."""
-    rows = [r for r in listing(session, desk=desk) if r.active]
-    wanted = list(topics)
-
-    def score(r: SupportResource) -> tuple[int, bool, str]:
-        return (-len(set(wanted) & set(r.topics or [])), not r.always_open, r.name)
-
-    matching = [r for r in rows if set(wanted) & set(r.topics or [])]
-    return sorted(matching, key=score)[:limit]
+    return best_matches(session, desk=desk, topics=topics, limit=limit)
 
 
 def as_reply_text(r: SupportResource) -> str:

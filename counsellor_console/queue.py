@@ -71,21 +71,13 @@ def open_queue(session: Session, *, desk: str | None = None) -> list[QueueRow]:
             message_count=c.message_count,
             opened_at=c.opened_at,
             last_message_at=c.last_message_at,
-            waiting_since=_aware(since),
+            waiting_since=since,
             assigned_to=name,
             assigned_to_id=c.assigned_to_id,
         )
         for c, since, name in session.execute(query)
     ]
     return sort_queue(rows)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite hands subquery results back as text
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def sort_queue(rows: list[QueueRow]) -> list[QueueRow]:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -267,38 +268,50 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         consultation = consultation_or_404(session, current.user, consultation_id, lock=False)
         audit.record(session, user=current.user, action="view", consultation_id=consultation.id, now=_now())
         session.commit()
-        return {
-            "c": consultation,
-            "thread": load_thread(session, consultation),
-            "now": _now(),
-            "canned": canned.active_for(session, consultation.desk),
-            "suggested": directory.suggestions(
+        return {"c": consultation, "thread": load_thread(session, consultation), "now": _now()}
+
+    def _full_page(
+        request: Request,
+        session: Session,
+        current: SignedIn,
+        consultation_id: int,
+        *,
+        error: str | None = None,
+    ) -> HTMLResponse:
+        """The conversation with its side panel; the live refresh fetches only the thread."""
+        context = _view(request, session, current, consultation_id)
+        consultation: Consultation = context["c"]
+        staff = session.scalars(
+            select(User).where(User.active.is_(True), User.role.in_([Role.counsellor, Role.supervisor]))
+        ).all()
+        return page(
+            request,
+            "consultation.html",
+            status=409 if error else 200,
+            error=error,
+            **context,
+            staff=staff,
+            outcomes=list(Outcome),
+            destinations=list(ReferralDestination),
+            canned=canned.active_for(session, consultation.desk),
+            suggested=directory.suggestions(
                 session, desk=consultation.desk, topics=consultation.topics or []
             ),
-            "as_reply_text": directory.as_reply_text,
-            "siblings": casework.mergeable(session, current.user, consultation),
-        }
+            as_reply_text=directory.as_reply_text,
+            siblings=casework.mergeable(session, current.user, consultation),
+        )
 
     @router.get("/consultations/{consultation_id}", response_class=HTMLResponse)
     def consultation_page(
-        request: Request, session: Db, current: Reader, consultation_id: int, error: str | None = None
+        request: Request, session: Db, current: Reader, consultation_id: int
     ) -> HTMLResponse:
-        context = _view(request, session, current, consultation_id)
-        return page(request, "consultation.html", error=None, **context, **_choices(session))
+        return _full_page(request, session, current, consultation_id)
 
     @router.get("/consultations/{consultation_id}/thread", response_class=HTMLResponse)
     def consultation_thread(
         request: Request, session: Db, current: Reader, consultation_id: int
     ) -> HTMLResponse:
         return page(request, "_thread.html", **_view(request, session, current, consultation_id))
-
-    def _choices(session: Session) -> dict[str, Any]:
-        from sqlalchemy import select
-
-        staff = session.scalars(
-            select(User).where(User.active.is_(True), User.role.in_([Role.counsellor, Role.supervisor]))
-        ).all()
-        return {"staff": staff, "outcomes": list(Outcome), "destinations": list(ReferralDestination)}
 
     def act(
         request: Request, session: Session, current: SignedIn, consultation_id: int, action: Any
@@ -313,10 +326,7 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
             raise HTTPException(403, "この操作をする権限がありません。") from None
         except casework.CaseworkError as exc:
             session.rollback()
-            context = _view(request, session, current, consultation_id)
-            return page(
-                request, "consultation.html", status=409, error=str(exc), **context, **_choices(session)
-            )
+            return _full_page(request, session, current, consultation_id, error=str(exc))
         session.commit()
         if done.delivery_ids:
             try:
@@ -642,8 +652,6 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
 
     @router.get("/admin/audit", response_class=HTMLResponse)
     def audit_log(request: Request, session: Db, current: Admin, before: int | None = None) -> HTMLResponse:
-        from sqlalchemy import select
-
         query = select(AuditEntry, User.username).outerjoin(User, User.id == AuditEntry.user_id)
         if before:
             query = query.where(AuditEntry.id < before)
@@ -654,8 +662,6 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
 
     @router.get("/admin/users", response_class=HTMLResponse)
     def users_page(request: Request, session: Db, current: Admin) -> HTMLResponse:
-        from sqlalchemy import select
-
         users = session.scalars(select(User).order_by(User.role, User.username)).all()
         return page(request, "users.html", users=users, roles=list(Role), error=None, created=None)
 
@@ -669,8 +675,6 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         role: Annotated[Role, Form()],
         display_name: Annotated[str, Form(max_length=64)] = "",
     ) -> Response:
-        from sqlalchemy import select
-
         try:
             user = accounts.create_user(
                 session, username=username, password=password, role=role, display_name=display_name or None

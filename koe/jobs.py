@@ -111,17 +111,18 @@ def announce_risk_events(rt: Runtime, event_ids: list[int]) -> None:
     truth; this is only the news, so a Redis hiccup here loses nothing."""
     with rt.sessions() as session:
         events = session.scalars(select(RiskEvent).where(RiskEvent.id.in_(event_ids))).all()
-    try:
-        for e in events:
-            payload = {
+    announce(
+        rt,
+        [
+            {
                 "type": "risk_raised",
                 "risk_event_id": e.id,
                 "consultation_id": e.consultation_id,
                 "risk": e.risk,
             }
-            rt.redis.publish(EVENTS_CHANNEL, orjson.dumps(payload))
-    except RedisError as exc:
-        log.warning("could not announce risk events %s (%s)", event_ids, type(exc).__name__)
+            for e in events
+        ],
+    )
     for e in events:
         log.info("risk raised consultation_id=%s risk=%s event_id=%s", e.consultation_id, e.risk, e.id)
 
