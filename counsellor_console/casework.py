@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from bot.outbound import OutgoingText, create_delivery
 from bot.risk import refresh_topics
-from counsellor_console import audit
+from counsellor_console import audit, paging
 from counsellor_console.access import may_assign_others, may_open
 from models import (
     RISK_ORDER,
@@ -67,6 +67,13 @@ def _changed(consultation: Consultation, what: str) -> dict[str, object]:
     return {"type": "consultation_changed", "consultation_id": consultation.id, "what": what}
 
 
+def _pages_answered(consultation: Consultation, page_ids: list[int]) -> list[dict[str, object]]:
+    return [
+        {"type": "page_acknowledged", "page_id": page_id, "consultation_id": consultation.id}
+        for page_id in page_ids
+    ]
+
+
 def _require_handler(user: User, consultation: Consultation) -> None:
     """Changes to a case (its level, corrections, notes) are for the counsellor who has it, or a supervisor:
     a colleague who merely opened it from the queue cannot lower an urgent case."""
@@ -89,7 +96,10 @@ def claim(session: Session, *, user: User, consultation: Consultation, now: date
         raise CaseworkError("この相談は別の相談員が担当しています。")
     consultation.assigned_to_id, consultation.assigned_at = user.id, now
     audit.record(session, user=user, action="claim", consultation_id=consultation.id, now=now)
-    return Done(announce=[_changed(consultation, "assigned")])
+    acked = paging.acknowledge_consultation(
+        session, consultation_id=consultation.id, user=user, via="claim", now=now
+    )
+    return Done(announce=[_changed(consultation, "assigned"), *_pages_answered(consultation, acked)])
 
 
 def assign(
@@ -155,7 +165,14 @@ def reply(session: Session, *, user: User, consultation: Consultation, text: str
         delivery_id=delivery.id,
         claimed=claimed,
     )
-    return Done(announce=[_changed(consultation, "reply")], delivery_ids=[delivery.id])
+    paging.record_first_reply(session, consultation_id=consultation.id, now=now)
+    acked = paging.acknowledge_consultation(
+        session, consultation_id=consultation.id, user=user, via="reply", now=now
+    )
+    return Done(
+        announce=[_changed(consultation, "reply"), *_pages_answered(consultation, acked)],
+        delivery_ids=[delivery.id],
+    )
 
 
 def add_note(session: Session, *, user: User, consultation: Consultation, body: str, now: datetime) -> Done:
@@ -215,7 +232,10 @@ def close(
         outcome=str(outcome),
         referrals=[str(r) for r in referrals],
     )
-    return Done(announce=[_changed(consultation, "closed")])
+    acked = paging.acknowledge_consultation(
+        session, consultation_id=consultation.id, user=user, via="close", now=now
+    )
+    return Done(announce=[_changed(consultation, "closed"), *_pages_answered(consultation, acked)])
 
 
 def set_risk(

@@ -72,4 +72,5 @@ async def stream(
 
 def _public(payload: dict[str, object]) -> dict[str, object]:
     """Only these fields ever reach a browser, whatever a publisher put in."""
-    return {k: payload[k] for k in ("consultation_id", "risk", "what", "delivery_id") if k in payload}
+    fields = ("consultation_id", "risk", "what", "delivery_id", "page_id", "step")
+    return {k: payload[k] for k in fields if k in payload}

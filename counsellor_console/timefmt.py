@@ -27,3 +27,16 @@ def waited(since: datetime | None, now: datetime | None = None) -> str:
     if hours < 24:
         return f"{hours}時間{minutes}分"
     return f"{hours // 24}日{hours % 24}時間"
+
+
+def seconds_between(start: datetime, end: datetime | None) -> str:
+    """A short span, such as the time to acknowledge a page: 42秒, 3分5秒."""
+    if end is None:
+        return "—"
+    seconds = max(0, int((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}秒"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}分{seconds}秒"
+    return waited(start, end)

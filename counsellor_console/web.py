@@ -4,7 +4,7 @@ a Server-Sent Events stream. Each request is one transaction, committed at the e
 import logging
 import secrets
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from counsellor_console import accounts, audit, canned, casework, directory, live
+from counsellor_console import accounts, audit, canned, casework, directory, live, paging, rosters
 from counsellor_console.access import may_assign_others, may_open
 from counsellor_console.accounts import SignedIn
 from counsellor_console.conversation import load_thread
@@ -31,11 +31,13 @@ from counsellor_console.labels import (
     SCHOOL_LEVEL_LABELS,
     topic_label,
 )
+from counsellor_console.notify_settings import NotifySettingsError, set_notify
+from counsellor_console.page_notices import LinkExpired, LinkInvalid
 from counsellor_console.queue import open_queue
 from counsellor_console.services import ConsoleServices
 from counsellor_console.supervision import overview
-from counsellor_console.timefmt import tokyo, waited
-from models import AuditEntry, Consultation, Outcome, ReferralDestination, RiskLevel, Role, User
+from counsellor_console.timefmt import TOKYO, seconds_between, tokyo, waited
+from models import AuditEntry, Consultation, Outcome, Page, ReferralDestination, RiskLevel, Role, Shift, User
 from triage.labels import TOPICS
 
 log = logging.getLogger("koe.console")
@@ -66,6 +68,8 @@ def _templates() -> Jinja2Templates:
         TOPICS=TOPICS,
         topic_label=topic_label,
         may_assign_others=may_assign_others,
+        ACK_VIA=ACK_VIA,
+        seconds_between=seconds_between,
     )
     env.filters["tokyo"] = tokyo
     env.filters["waited"] = waited
@@ -233,15 +237,257 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
     def queue_rows(request: Request, session: Db, current: Reader) -> HTMLResponse:
         return page(request, "_queue_rows.html", rows=open_queue(session), now=_now())
 
+    def supervisor_context(session: Session) -> dict[str, Any]:
+        rows, loads = overview(session)
+        now = _now()
+        pages = paging.recent_pages(session, since=now - timedelta(days=7))
+        return {"rows": rows, "loads": loads, "pages": pages, "now": now}
+
     @router.get("/supervisor", response_class=HTMLResponse)
     def supervisor_page(request: Request, session: Db, current: Supervisor) -> HTMLResponse:
-        rows, loads = overview(session)
-        return page(request, "supervisor.html", rows=rows, loads=loads, now=_now())
+        return page(request, "supervisor.html", **supervisor_context(session))
 
     @router.get("/supervisor/body", response_class=HTMLResponse)
     def supervisor_body(request: Request, session: Db, current: Supervisor) -> HTMLResponse:
-        rows, loads = overview(session)
-        return page(request, "_supervisor_body.html", rows=rows, loads=loads, now=_now())
+        return page(request, "_supervisor_body.html", **supervisor_context(session))
+
+    # -- pages: the banner, acknowledging in the console and by a notice's link ----------------------------
+
+    @router.get("/pages/banner", response_class=HTMLResponse)
+    def pager_banner(request: Request, session: Db, current: Reader) -> HTMLResponse:
+        now = _now()
+        pages = paging.banner_for(session, user=current.user, now=now)
+        session.commit()  # shown on a screen: delivered
+        return page(request, "_pager.html", pages=pages, now=now)
+
+    def _acknowledge(session: Session, user: User, page_id: int, via: str) -> paging.Acknowledgement:
+        """Acknowledge, and take the case when nobody has it: "受けます" means "I am on it"."""
+        now = _now()
+        ack = paging.acknowledge(session, page_id=page_id, user=user, via=via, now=now)
+        if ack is None:
+            raise HTTPException(404, "呼び出しが見つかりません。")
+        announce: list[dict[str, object]] = []
+        if ack.just_now:
+            announce.append(
+                {"type": "page_acknowledged", "page_id": page_id, "consultation_id": ack.consultation_id}
+            )
+            consultation = casework.lock_consultation(session, ack.consultation_id)
+            if (
+                consultation is not None
+                and consultation.assigned_to_id is None
+                and consultation.state == "open"
+                and user.role == Role.counsellor
+                and may_open(user, consultation)
+            ):
+                announce += casework.claim(session, user=user, consultation=consultation, now=now).announce
+        session.commit()
+        services.publish(announce)
+        return ack
+
+    @router.post("/pages/{page_id}/ack", dependencies=[Depends(form_csrf)])
+    def acknowledge_page(request: Request, session: Db, current: Reader, page_id: int) -> Response:
+        told = paging.was_told(session, page_id=page_id, user_id=current.user.id)
+        if not told and current.user.role != Role.supervisor:
+            raise HTTPException(404, "呼び出しが見つかりません。")
+        ack = _acknowledge(session, current.user, page_id, "console")
+        return RedirectResponse(f"/console/consultations/{ack.consultation_id}", status_code=303)
+
+    def _link_page(session: Session, token: str) -> tuple[Page | None, User | None, str | None]:
+        try:
+            link = services.link_signer.read(token, now=_now())
+        except LinkExpired:
+            return (
+                None,
+                None,
+                "リンクの有効期限が切れています。コンソールにログインして、呼び出しに応えてください。",
+            )
+        except LinkInvalid:
+            return (
+                None,
+                None,
+                "リンクが正しくありません。届いた通知のリンクをそのまま開くか、コンソールにログインしてください。",
+            )
+        found, person = session.get(Page, link.page_id), session.get(User, link.user_id)
+        if found is None or person is None or not person.active:
+            return None, None, "この呼び出しは見つかりません。コンソールにログインして確かめてください。"
+        return found, person, None
+
+    @router.get("/pages/ack/{token}", response_class=HTMLResponse)
+    def link_ack_form(request: Request, session: Db, token: str) -> HTMLResponse:
+        """Opening the link never acknowledges: mail scanners and chat previews open links by themselves."""
+        found, _person, problem = _link_page(session, token)
+        if found is None:
+            return page(request, "pages_ack.html", status=400, problem=problem)
+        ack = None
+        if found.acknowledged_at is not None:
+            ack = paging.Acknowledgement(
+                found.id,
+                found.consultation_id,
+                found.acknowledged_by_id,
+                found.acknowledged_via,
+                found.acknowledged_at,
+                just_now=False,
+            )
+        return page(
+            request,
+            "pages_ack.html",
+            page=found,
+            ack=ack,
+            ack_by=_display_name(session, found.acknowledged_by_id),
+            problem=None,
+            confirm=False,
+        )
+
+    @router.post("/pages/ack/{token}", response_class=HTMLResponse)
+    def link_ack(request: Request, session: Db, token: str) -> HTMLResponse:
+        found, person, problem = _link_page(session, token)
+        if found is None or person is None:
+            return page(request, "pages_ack.html", status=400, problem=problem)
+        ack = _acknowledge(session, person, found.id, "link")
+        return page(
+            request,
+            "pages_ack.html",
+            page=found,
+            ack=ack,
+            ack_by=_display_name(session, ack.by_user_id),
+            problem=None,
+            confirm=ack.just_now,
+        )
+
+    # -- rosters ------------------------------------------------------------------------------------------
+
+    RosterReader = Annotated[SignedIn, role_in(Role.counsellor, Role.supervisor, Role.admin)]
+    RosterEditor = Annotated[SignedIn, role_in(Role.supervisor, Role.admin)]
+
+    def roster_page(
+        request: Request,
+        session: Session,
+        current: SignedIn,
+        desk: str,
+        week: str | None,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        notice: str | None = None,
+    ) -> HTMLResponse:
+        desk = desk if desk in rosters.DESKS else "youth"
+        now = _now()
+        today = now.astimezone(TOKYO).date()
+        monday = rosters.parse_week(week, today)
+        shifts = rosters.shifts_between(session, desk, monday, monday + timedelta(days=7))
+        days = []
+        for offset in range(7):
+            day = monday + timedelta(days=offset)
+            days.append(
+                {
+                    "label": f"{day.month}/{day.day}（{'月火水木金土日'[day.weekday()]}）",
+                    "today": day == today,
+                    "shifts": [s for s in shifts if s.starts_at.astimezone(TOKYO).date() == day],
+                }
+            )
+        staff = session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_([Role.counsellor, Role.supervisor]))
+            .order_by(User.role, User.display_name)
+        ).all()
+        return page(
+            request,
+            "rosters.html",
+            status=status,
+            desk=desk,
+            desks=rosters.DESKS,
+            monday=monday,
+            week=rosters.iso_week(monday),
+            prev_week=rosters.iso_week(monday - timedelta(days=7)),
+            next_week=rosters.iso_week(monday + timedelta(days=7)),
+            days=days,
+            names=dict(session.execute(select(User.id, User.display_name)).tuples().all()),
+            now_shift=rosters.on_duty(session, desk, now),
+            staff=staff,
+            supervisors=[u for u in staff if u.role == Role.supervisor],
+            editable=current.user.role in (Role.supervisor, Role.admin),
+            error=error,
+            notice=notice,
+        )
+
+    @router.get("/rosters", response_class=HTMLResponse)
+    def rosters_page(
+        request: Request, session: Db, current: RosterReader, desk: str = "youth", week: str | None = None
+    ) -> HTMLResponse:
+        return roster_page(request, session, current, desk, week)
+
+    @router.post("/rosters", response_class=HTMLResponse, dependencies=[Depends(form_csrf)])
+    def add_shift(
+        request: Request,
+        session: Db,
+        current: RosterEditor,
+        desk: Annotated[str, Form(max_length=16)],
+        day: Annotated[date, Form()],
+        start: Annotated[time, Form()],
+        end: Annotated[time, Form()],
+        primary: Annotated[int, Form()],
+        backup: Annotated[str, Form(max_length=20)] = "",
+        supervisor: Annotated[str, Form(max_length=20)] = "",
+        on_call: Annotated[str, Form(max_length=4)] = "",
+        week: Annotated[str, Form(max_length=10)] = "",
+    ) -> Response:
+        form = rosters.ShiftForm(
+            desk=desk,
+            day=day,
+            start=start,
+            end=end,
+            primary=primary,
+            backup=int(backup) if backup.isdigit() else None,
+            supervisor=int(supervisor) if supervisor.isdigit() else None,
+            on_call=bool(on_call),
+        )
+        try:
+            rosters.add_shift(session, form=form, by=current.user, now=_now())
+        except rosters.RosterError as exc:
+            session.rollback()
+            return roster_page(request, session, current, desk, week, status=400, error=str(exc))
+        session.commit()
+        return RedirectResponse(
+            f"/console/rosters?desk={desk}&week={rosters.iso_week(rosters.week_start(day))}", status_code=303
+        )
+
+    @router.post("/rosters/{shift_id}/delete", dependencies=[Depends(form_csrf)])
+    def remove_shift(
+        request: Request,
+        session: Db,
+        current: RosterEditor,
+        shift_id: int,
+        week: Annotated[str, Form(max_length=10)] = "",
+    ) -> Response:
+        removed = session.get(Shift, shift_id)
+        if removed is None:
+            raise HTTPException(404, "シフトが見つかりません。")
+        desk = removed.desk
+        rosters.remove_shift(session, shift_id=shift_id, by=current.user, now=_now())
+        session.commit()
+        return RedirectResponse(f"/console/rosters?desk={desk}&week={quote(week)}", status_code=303)
+
+    @router.post("/rosters/copy", response_class=HTMLResponse, dependencies=[Depends(form_csrf)])
+    def copy_week(
+        request: Request,
+        session: Db,
+        current: RosterEditor,
+        desk: Annotated[str, Form(max_length=16)],
+        week: Annotated[str, Form(max_length=10)] = "",
+    ) -> Response:
+        monday = rosters.parse_week(week, _now().astimezone(TOKYO).date())
+        added = rosters.copy_week(
+            session, desk=desk, from_monday=monday - timedelta(days=7), by=current.user, now=_now()
+        )
+        session.commit()
+        return roster_page(
+            request,
+            session,
+            current,
+            desk,
+            week,
+            notice=f"前の週から{added}件のシフトを写しました（重なるものは写していません）。",
+        )
 
     @router.get("/events")
     def events(request: Request, current: Reader) -> StreamingResponse:
@@ -716,6 +962,39 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         session.commit()
         return RedirectResponse("/console/admin/users", status_code=303)
 
+    @router.post("/admin/users/{user_id}/notify", response_class=HTMLResponse, dependencies=[CsrfForm])
+    def user_notify(
+        request: Request,
+        session: Db,
+        current: Admin,
+        user_id: int,
+        email: Annotated[str, Form(max_length=254)] = "",
+        chat_urls: Annotated[str, Form(max_length=5000)] = "",
+        clear_chat: Annotated[str, Form(max_length=4)] = "",
+    ) -> Response:
+        target = session.get(User, user_id)
+        if target is None:
+            raise HTTPException(404, "アカウントが見つかりません。")
+        urls = chat_urls.splitlines()
+        try:
+            set_notify(
+                session,
+                target=target,
+                email=email,
+                chat_urls=[] if clear_chat else (urls if any(u.strip() for u in urls) else None),
+                encrypt=services.encrypt,
+                by=current.user,
+                now=_now(),
+            )
+        except NotifySettingsError as exc:
+            session.rollback()
+            users = session.scalars(select(User).order_by(User.role, User.username)).all()
+            return page(
+                request, "users.html", status=400, users=users, roles=list(Role), error=str(exc), created=None
+            )
+        session.commit()
+        return RedirectResponse("/console/admin/users", status_code=303)
+
     @router.get("/reports", response_class=HTMLResponse)
     def reports(request: Request, current: Board) -> HTMLResponse:
         return page(request, "reports.html")
@@ -776,6 +1055,19 @@ def install_console(app: Any, services: ConsoleServices) -> None:
                 "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
             )
         return response
+
+
+ACK_VIA = {
+    "console": "コンソール",
+    "link": "通知のリンク",
+    "claim": "担当",
+    "reply": "返信",
+    "close": "終了",
+}
+
+
+def _display_name(session: Session, user_id: int | None) -> str | None:
+    return session.scalar(select(User.display_name).where(User.id == user_id)) if user_id else None
 
 
 _DEFAULT_ERRORS = {

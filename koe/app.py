@@ -70,6 +70,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             enqueue_deliveries=lambda ids: rt.queues.enqueue_deliveries(ids),
             enqueue_typing=lambda consultation_id: rt.queues.enqueue_typing(consultation_id),
             publish=lambda payloads: announce(rt, payloads),
+            link_signer=rt.link_signer,
+            encrypt=lambda data: rt.crypto.encrypt(data),
             always_secure_cookies=settings.koe_env == "production",
         ),
     )

@@ -99,6 +99,22 @@ def _cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_roster(args: argparse.Namespace) -> int:
+    from koe import roster_cli
+    from koe.runtime import get_runtime
+
+    configure_logging("WARNING")
+    return roster_cli.run_roster(get_runtime(), args)
+
+
+def _cmd_user_notify(args: argparse.Namespace) -> int:
+    from koe import roster_cli
+    from koe.runtime import get_runtime
+
+    configure_logging("WARNING")
+    return roster_cli.run_notify(get_runtime(), args)
+
+
 def _cmd_emulator(args: argparse.Namespace) -> int:
     from line_emulator import ChannelConfig, EmulatorConfig, serve
 
@@ -171,6 +187,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["counsellor", "supervisor", "admin", "board"])
     add.add_argument("--display-name", help="the name colleagues see (default: NAME)")
     add.set_defaults(func=_cmd_user)
+
+    from koe import roster_cli
+
+    roster_cli.add_notify_parser(user_sub).set_defaults(func=_cmd_user_notify)
+    roster_cli.add_parsers(sub)
+    sub.choices["roster"].set_defaults(func=_cmd_roster)
 
     emulator = sub.add_parser("emulator", help="the local LINE platform emulator")
     emulator.add_argument("--host", default="127.0.0.1")

@@ -10,12 +10,17 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
+from datetime import time as clock
 from types import FrameType
 
 import httpx
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from counsellor_console import rosters
 from counsellor_console.accounts import create_user
+from counsellor_console.timefmt import TOKYO
 from koe.db import make_engine, make_sessionmaker
 from koe.embedded_redis import embedded_redis_url, shutdown_embedded_redis
 from koe.migrations import upgrade
@@ -61,6 +66,7 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         "REDIS_URL": redis_url,
         "KOE_VAR_DIR": str(settings.var_dir.resolve()),
         "KOE_LINE_API_BASE_URL": f"http://127.0.0.1:{emulator_port}",
+        "KOE_PUBLIC_URL": f"http://127.0.0.1:{web_port}",
     }
     koe = [sys.executable, "-m", "koe.cli"]
     commands = {
@@ -93,7 +99,7 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         print(
             "\n声 (Koe) のデモが動いています。\n"
             f"  生徒として話す (LINE エミュレーター): http://127.0.0.1:{emulator_port}/\n"
-            f"  相談員コンソール: http://127.0.0.1:{web_port}/console/  （ユーザー名 soudan / sv / admin / board、"
+            f"  相談員コンソール: http://127.0.0.1:{web_port}/console/  （ユーザー名 soudan / soudan2 / sv / admin / board、"
             f"パスワード {password}）\n"
             f"  Koe の状態: http://127.0.0.1:{web_port}/readyz   指標: http://127.0.0.1:{web_port}/metrics\n"
             f"  データ: {settings.resolved_database_url}\n"
@@ -124,6 +130,7 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
 
 DEMO_ACCOUNTS = (
     ("soudan", Role.counsellor, "相談員 さくら"),
+    ("soudan2", Role.counsellor, "相談員 たける"),
     ("sv", Role.supervisor, "SV 山田"),
     ("admin", Role.admin, "管理者"),
     ("board", Role.board, "教育委員会"),
@@ -144,9 +151,37 @@ def _demo_accounts(settings: Settings) -> str:
             for username, role, name in DEMO_ACCOUNTS:
                 if session.scalar(select(User.id).where(User.username == username)) is None:
                     create_user(session, username=username, password=password, role=role, display_name=name)
+            _demo_roster(session, settings)
     finally:
         engine.dispose()
     return password
+
+
+def _demo_roster(session: Session, settings: Settings) -> None:
+    """Two weeks of shifts for each desk, so that an urgent message in the demo pages someone: soudan during
+    opening hours (soudan2 as backup, sv on call), and soudan2 on call overnight."""
+    ids = dict(session.execute(select(User.username, User.id)).tuples().all())
+    now = datetime.now(UTC)
+    today = now.astimezone(TOKYO).date()
+    for desk, (opens, closes) in {"youth": (clock(17), clock(22)), "resident": (clock(9), clock(17))}.items():
+        for offset in range(-1, 14):
+            day = today + timedelta(days=offset)
+            for start, end, primary, backup, on_call in (
+                (opens, closes, "soudan", "soudan2", False),
+                (closes, opens, "soudan2", "soudan", True),
+            ):
+                form = rosters.ShiftForm(
+                    desk=desk,
+                    day=day,
+                    start=start,
+                    end=end,
+                    primary=ids[primary],
+                    backup=ids[backup],
+                    supervisor=ids["sv"],
+                    on_call=on_call,
+                )
+                with contextlib.suppress(rosters.RosterError), session.begin_nested():
+                    rosters.add_shift(session, form=form, by=None, now=now)
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -15,9 +15,21 @@ from sqlalchemy import select
 
 from bot import inbox, outbound
 from bot.conversation import handle_event
+from counsellor_console import page_notices, paging
 from counsellor_console.live import EVENTS_CHANNEL as EVENTS_CHANNEL
 from koe.runtime import Runtime, get_runtime
-from models import Consultation, ConsultationState, Delivery, InboxState, RiskEvent, Sender, SenderStatus
+from models import (
+    Consultation,
+    ConsultationState,
+    Delivery,
+    InboxState,
+    NoticeChannel,
+    Page,
+    PageNotice,
+    RiskEvent,
+    Sender,
+    SenderStatus,
+)
 
 log = logging.getLogger("koe.jobs")
 
@@ -26,6 +38,10 @@ DELIVERY_SWEEP_BACKOFF = 60  # seconds
 
 class DeliveryNotYetSent(Exception):
     """Raised so that RQ retries the job later with backoff (LINE was unreachable or answered 5xx/429)."""
+
+
+class NoticeNotYetSent(Exception):
+    """Raised so that RQ tries an e-mail or chat notice again (the page escalates meanwhile anyway)."""
 
 
 class JobFailed(Exception):
@@ -41,7 +57,7 @@ def _sanitized(fn: Callable[P, R]) -> Callable[P, R]:
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return fn(*args, **kwargs)
-        except (DeliveryNotYetSent, JobFailed):
+        except (DeliveryNotYetSent, NoticeNotYetSent, JobFailed):
             raise
         except Exception as exc:  # noqa: BLE001 - re-raised, without its message
             # RQ logs and stores the exception it is given: it gets the kind and the place, not the text.
@@ -74,6 +90,12 @@ def process_inbox_event(event_id: int) -> str:
         event = orjson.loads(rt.crypto.decrypt(row.payload))
         handled = handle_event(session, row, event, rt.flow, now)
         inbox.finish(row, state=handled.state, outcome=handled.outcome, now=now)
+        # In the same transaction as the risk event: a page can be neither lost nor made twice.
+        pages = paging.open_pages(
+            session, risk_event_ids=handled.risk_event_ids, policy=rt.paging_policy, now=now
+        )
+    if pages:
+        dispatch_pages(rt, pages)
     log.info(
         "inbox event handled event_id=%s type=%s outcome=%s deliveries=%s",
         event_id,
@@ -97,13 +119,117 @@ def process_inbox_event(event_id: int) -> str:
     return handled.outcome if handled.state != InboxState.skipped else f"skipped:{handled.outcome}"
 
 
-def announce(rt: Runtime, payloads: list[dict[str, object]]) -> None:
+def announce(rt: Runtime, payloads: list[dict[str, object]]) -> bool:
     """News for live views: IDs and levels only. The rows are the truth, so a Redis hiccup loses nothing."""
     try:
         for payload in payloads:
             rt.redis.publish(EVENTS_CHANNEL, orjson.dumps(payload))
     except RedisError as exc:
         log.warning("could not announce %s updates (%s)", len(payloads), type(exc).__name__)
+        return False
+    return True
+
+
+def dispatch_pages(rt: Runtime, steps: list[paging.StepSent]) -> None:
+    """After the commit of a page's step: the consoles hear of it at once, e-mail and chat notices go to
+    the paging queue, and the timer for the next step is set. Whatever fails here (Redis away), the
+    sweeper finds in the rows and does again."""
+    for sent in steps:
+        published = announce(
+            rt,
+            [
+                {
+                    "type": "page",
+                    "page_id": sent.page_id,
+                    "consultation_id": sent.consultation_id,
+                    "risk": str(sent.risk),
+                    "step": sent.step,
+                }
+            ],
+        )
+        log.info(
+            "page step sent page_id=%s consultation_id=%s step=%s people=%s external=%s",
+            sent.page_id,
+            sent.consultation_id,
+            sent.step,
+            len(sent.user_ids),
+            len(sent.external_notice_ids),
+        )
+        if published:
+            with rt.sessions() as session, session.begin():
+                paging.mark_console_sent(session, sent.console_notice_ids, datetime.now(UTC))
+        try:
+            rt.queues.enqueue_page_notices(sent.external_notice_ids)
+            rt.queues.schedule_escalation(sent.page_id, sent.step + 1, sent.next_escalation_at)
+        except RedisError as exc:
+            log.warning(
+                "page %s: could not queue its notices or timer (%s); the sweeper will",
+                sent.page_id,
+                type(exc).__name__,
+            )
+
+
+@_sanitized
+def escalate_page(page_id: int, step: int) -> str:
+    """A page's timer: nobody acknowledged, so tell again and tell more people. A duplicate or stale timer
+    (the step was sent already, or the page was acknowledged) does nothing."""
+    rt = get_runtime()
+    with rt.sessions() as session, session.begin():
+        sent = paging.escalate(
+            session, page_id=page_id, step=step, policy=rt.paging_policy, now=datetime.now(UTC)
+        )
+    if sent is None:
+        return "nothing_to_do"
+    dispatch_pages(rt, [sent])
+    return f"step_{step}"
+
+
+@_sanitized
+def send_page_notice(notice_id: int) -> str:
+    """One e-mail or chat notice of a page, with its one-tap acknowledgement link."""
+    rt = get_runtime()
+    now = datetime.now(UTC)
+    with rt.sessions() as session, session.begin():
+        notice = paging.claim_notice(session, notice_id=notice_id)
+    if notice is None:
+        return "nothing_to_do"
+    urls = _notice_urls(rt, notice)
+    if not urls:
+        error: str | None = "no_address"
+    else:
+        link = rt.link_signer.sign(
+            page_notices.AckLink(
+                notice.page_id, notice.user_id, now + timedelta(minutes=rt.settings.page_link_minutes)
+            )
+        )
+        title, body = page_notices.notice_text(
+            desk=notice.desk,
+            consultation_id=notice.consultation_id,
+            risk=str(notice.risk),
+            step=notice.step,
+            created_at=notice.created_at,
+            link=f"{rt.settings.public_url.rstrip('/')}/console/pages/ack/{link}",
+        )
+        try:
+            error = None if page_notices.send(urls, title=title, body=body) else "not_accepted"
+        except Exception as exc:  # noqa: BLE001 - any failure of a channel is recorded and retried
+            error = type(exc).__name__
+    with rt.sessions() as session, session.begin():
+        again = paging.finish_notice(session, notice_id=notice_id, error=error, now=datetime.now(UTC))
+    log.info("page notice notice_id=%s channel=%s outcome=%s", notice_id, notice.channel, error or "sent")
+    if error and again:
+        raise NoticeNotYetSent(f"notice {notice_id}: {error}")
+    return error or "sent"
+
+
+def _notice_urls(rt: Runtime, notice: paging.NoticeToSend) -> list[str]:
+    if notice.channel == NoticeChannel.email:
+        base = rt.settings.page_email_url
+        return [page_notices.email_url(base, notice.email)] if base and notice.email else []
+    if notice.channel == NoticeChannel.chat and notice.urls_encrypted:
+        urls = orjson.loads(rt.crypto.decrypt(notice.urls_encrypted))
+        return [u for u in urls if isinstance(u, str)]
+    return []
 
 
 def announce_risk_events(rt: Runtime, event_ids: list[int]) -> None:
@@ -217,4 +343,55 @@ def sweep() -> dict[str, int]:
         rt.queues.requeue_stale(queues.OUTBOUND, queues.DELIVER, i, f"delivery-{i}", now=now)
         for i in delivery_ids
     )
-    return {"inbox_events": requeued_events, "deliveries": requeued_deliveries}
+    return {"inbox_events": requeued_events, "deliveries": requeued_deliveries, **sweep_pages(rt, now)}
+
+
+PAGE_TIMER_GRACE = timedelta(seconds=3)
+NOTICE_GRACE = timedelta(seconds=5)
+
+
+def sweep_pages(rt: Runtime, now: datetime) -> dict[str, int]:
+    """Pages whose timer did not fire (its worker died, Redis lost it) escalate now; notices that never went
+    out go again. The escalation job itself refuses a step already sent, so this can never double a page."""
+    from koe import queues
+
+    with rt.sessions() as session:
+        overdue = paging.overdue_pages(session, before=now - PAGE_TIMER_GRACE)
+        console, external = paging.stale_notices(session, created_before=now - NOTICE_GRACE)
+        pages = (
+            session.execute(
+                select(PageNotice.id, PageNotice.page_id, PageNotice.step).where(PageNotice.id.in_(console))
+            ).all()
+            if console
+            else []
+        )
+    for page_id, step in overdue:
+        rt.queues.requeue_stale(
+            queues.PAGING, queues.ESCALATE_PAGE, (page_id, step), f"page-{page_id}-step-{step}-swept", now=now
+        )
+    if pages:
+        with rt.sessions() as session:
+            found = {
+                p.id: p for p in session.scalars(select(Page).where(Page.id.in_({r.page_id for r in pages})))
+            }
+        announced = announce(
+            rt,
+            [
+                {
+                    "type": "page",
+                    "page_id": p.id,
+                    "consultation_id": p.consultation_id,
+                    "risk": str(p.risk),
+                    "step": p.step,
+                }
+                for p in found.values()
+            ],
+        )
+        if announced:
+            with rt.sessions() as session, session.begin():
+                paging.mark_console_sent(session, [r.id for r in pages], now)
+    requeued_notices = sum(
+        rt.queues.requeue_stale(queues.PAGING, queues.SEND_PAGE_NOTICE, i, f"notice-{i}", now=now)
+        for i in external
+    )
+    return {"page_timers": len(overdue), "console_notices": len(pages), "page_notices": requeued_notices}

@@ -21,11 +21,17 @@ log = logging.getLogger("koe.queues")
 INTAKE = "intake"
 OUTBOUND = "outbound"
 MAINTENANCE = "maintenance"
-ALL_QUEUES = (INTAKE, OUTBOUND, MAINTENANCE)
+# Pages have a queue of their own, listened to first: a page must not wait behind a burst of LINE replies.
+PAGING = "paging"
+ALL_QUEUES = (PAGING, INTAKE, OUTBOUND, MAINTENANCE)
 
 PROCESS_INBOX_EVENT = "koe.jobs.process_inbox_event"
 DELIVER = "koe.jobs.deliver"
 SHOW_TYPING = "koe.jobs.show_typing"
+ESCALATE_PAGE = "koe.jobs.escalate_page"
+SEND_PAGE_NOTICE = "koe.jobs.send_page_notice"
+# A notice that could not be sent is tried again on these delays; the page escalates meanwhile anyway.
+NOTICE_RETRY_INTERVALS = [2, 5, 15]
 
 # RQ retries a failed job on these delays (seconds); after that the sweeper still finds the row.
 RETRY_INTERVALS = [1, 3, 10, 30, 60]
@@ -70,11 +76,30 @@ class Queues:
         """LINE's loading animation for a sender whose counsellor is writing; duplicates collapse."""
         self._enqueue_once(OUTBOUND, SHOW_TYPING, consultation_id, f"typing-{consultation_id}")
 
-    def _enqueue_once(self, queue: str, func: str, row_id: int, job_id: str) -> None:
-        with contextlib.suppress(DuplicateJobError):  # already on its way
-            self._queues[queue].enqueue_call(
-                func, (row_id,), job_id=job_id, unique=True, **self._job_options()
+    def enqueue_page_notices(self, notice_ids: list[int]) -> None:
+        for notice_id in notice_ids:
+            self._enqueue_once(PAGING, SEND_PAGE_NOTICE, notice_id, f"notice-{notice_id}")
+
+    def schedule_escalation(self, page_id: int, step: int, at: datetime) -> None:
+        """The page's timer: step `step` runs at `at` unless someone acknowledges first (the job then finds
+        nothing to do). RQ's scheduler, inside the workers, enqueues it when it is due."""
+        with contextlib.suppress(DuplicateJobError):
+            self._queues[PAGING].enqueue_at(
+                at,
+                ESCALATE_PAGE,
+                args=(page_id, step),
+                job_id=f"page-{page_id}-step-{step}",
+                unique=True,
+                **self._job_options(),
             )
+
+    def _enqueue_once(self, queue: str, func: str, row_id: int | tuple[int, ...], job_id: str) -> None:
+        args = row_id if isinstance(row_id, tuple) else (row_id,)
+        options = self._job_options()
+        if func == SEND_PAGE_NOTICE:
+            options["retry"] = Retry(max=len(NOTICE_RETRY_INTERVALS), interval=NOTICE_RETRY_INTERVALS)
+        with contextlib.suppress(DuplicateJobError):  # already on its way
+            self._queues[queue].enqueue_call(func, args, job_id=job_id, unique=True, **options)
 
     def _job_options(self) -> dict[str, Any]:
         """Timeout, retries and how long RQ keeps results, the same for every job Koe enqueues."""
@@ -85,7 +110,9 @@ class Queues:
             "failure_ttl": 86400,
         }
 
-    def requeue_stale(self, queue: str, func: str, row_id: int, job_id: str, *, now: datetime) -> bool:
+    def requeue_stale(
+        self, queue: str, func: str, row_id: int | tuple[int, ...], job_id: str, *, now: datetime
+    ) -> bool:
         """For the sweeper: enqueue a row's job again unless a live copy is really waiting or running.
 
         RQ's own word is not enough: a job popped by a worker that died before starting it still says

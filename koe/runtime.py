@@ -14,9 +14,12 @@ from bot.conversation import FlowConfig
 from bot.hours import OpeningHours
 from bot.identity import SenderCrypto
 from bot.line_api import LineApi
+from counsellor_console.page_notices import LinkSigner
+from counsellor_console.paging import PagingPolicy
 from koe.db import make_engine, make_sessionmaker
 from koe.queues import Queues
 from koe.settings import DESKS, Settings, load_settings
+from models import RiskLevel
 from triage.model import ModelIntegrityError, TriageModel
 from triage.registry import ModelRegistry, NoModel
 
@@ -78,6 +81,20 @@ class Runtime:
             quiet_gap=timedelta(hours=self.settings.consultation_quiet_gap_hours),
             triage=lambda text, desk: model.predict(text, desk),
         )
+
+    @cached_property
+    def paging_policy(self) -> PagingPolicy:
+        s = self.settings
+        return PagingPolicy(
+            min_risk=RiskLevel(s.page_min_risk),
+            escalate_after=timedelta(seconds=s.page_escalate_after_seconds),
+            again_after=timedelta(minutes=s.page_again_after_minutes),
+            email_enabled=bool(s.page_email_url),
+        )
+
+    @cached_property
+    def link_signer(self) -> LinkSigner:
+        return LinkSigner(self.settings.keys.secret_key)
 
     @cached_property
     def line(self) -> LineApi:

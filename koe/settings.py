@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     # The reverse proxies whose X-Forwarded-For/-Proto uvicorn believes: the console's Secure cookies and
     # sign-in throttling by address depend on them. Comma-separated addresses, or * behind a private network.
     forwarded_allow_ips: str = Field("127.0.0.1,::1", alias="KOE_FORWARDED_ALLOW_IPS")
+    # Paging: which level pages the on-duty counsellor ("urgent", or "high" for high and urgent), how long a
+    # page waits for an acknowledgement before it escalates, and how long after an acknowledgement further
+    # risky messages of the same consultation join that page instead of paging again.
+    page_min_risk: Literal["urgent", "high"] = Field("urgent", alias="KOE_PAGE_MIN_RISK")
+    page_escalate_after_seconds: float = Field(60.0, gt=0, alias="KOE_PAGE_ESCALATE_AFTER_SECONDS")
+    page_again_after_minutes: float = Field(10.0, ge=0, alias="KOE_PAGE_AGAIN_AFTER_MINUTES")
+    # E-mail for pages: an Apprise mail URL without the recipient, e.g.
+    # mailtos://user:password@smtp.example.lg.jp?from=koe@example.lg.jp (each person's address is added).
+    page_email_url: str | None = Field(None, alias="KOE_PAGE_EMAIL_URL")
+    # How long the one-tap acknowledgement link in an e-mail or chat notice stays valid.
+    page_link_minutes: float = Field(60.0, gt=0, alias="KOE_PAGE_LINK_MINUTES")
+    # The console's address as counsellors reach it, for links in e-mail and chat notices.
+    public_url: str = Field("http://127.0.0.1:8000", alias="KOE_PUBLIC_URL")
     # Where triage models are kept (models/<version>/ and CURRENT); default: var/triage.
     triage_dir: Path | None = Field(None, alias="KOE_TRIAGE_DIR")
     # Word vectors for training the topic heads (`koe triage vectors` fetches them); default: var/vectors/.

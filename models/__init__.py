@@ -7,6 +7,7 @@ from models.casework import CannedResponse, ConsultationNote, NoteKind, Outcome,
 from models.consultations import Consultation, ConsultationState, Message, MessageAuthor, MessageKind
 from models.deliveries import Delivery, DeliveryState
 from models.inbox import InboxEvent, InboxState
+from models.paging import NoticeChannel, NoticeState, Page, PageNotice, PageState, Shift
 from models.resources import SupportResource
 from models.senders import SchoolLevel, Sender, SenderStatus
 from models.triage import RISK_ORDER, MessageTriage, RiskEvent, RiskLevel, TriageCorrection
@@ -30,7 +31,12 @@ __all__ = [
     "MessageKind",
     "MessageTriage",
     "NoteKind",
+    "NoticeChannel",
+    "NoticeState",
     "Outcome",
+    "Page",
+    "PageNotice",
+    "PageState",
     "Referral",
     "ReferralDestination",
     "RiskEvent",
@@ -39,6 +45,7 @@ __all__ = [
     "SchoolLevel",
     "Sender",
     "SenderStatus",
+    "Shift",
     "SupportResource",
     "TriageCorrection",
     "User",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, IdType, UTCDateTime, str_enum, utcnow
@@ -29,6 +29,10 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where pages reach this person outside the console: an e-mail address, and chat webhook URLs (Apprise
+    # URLs such as msteams://… or slack://…), kept encrypted because they carry access tokens.
+    notify_email: Mapped[str | None] = mapped_column(String(254))
+    notify_urls_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class ConsoleSession(Base):

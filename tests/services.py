@@ -37,6 +37,15 @@ def postgres_available() -> bool:
         return False
 
 
+def on_one_backend(database_url: str) -> None:
+    """For long end-to-end tests: PostgreSQL (production's engine) when it runs here, SQLite when it does not.
+    Their storage paths are the same as the short tests', which run on both."""
+    import pytest
+
+    if database_url.startswith("sqlite") and postgres_available():
+        pytest.skip("runs on PostgreSQL, which is available")
+
+
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh database for this test session, dropped at the end."""

@@ -50,9 +50,10 @@
     });
   }
 
-  if (!mode || !window.EventSource) return;
+  const pager = document.getElementById("pager");
+  if ((!mode && !pager) || !window.EventSource) return;
 
-  function refresher(url, target) {
+  function refresher(url, target, after) {
     let timer = null;
     return function () {
       if (timer) return;
@@ -65,13 +66,14 @@
             const open = Array.from(target.querySelectorAll("details[open]")).map((d) => d.closest("li") && d.closest("li").id);
             target.innerHTML = await response.text();
             open.forEach(function (id) { const d = id && document.querySelector("#" + id + " details"); if (d) d.open = true; });
+            if (after) after();
           }
         } catch (e) { /* the next event or the periodic refresh tries again */ }
       }, 250);
     };
   }
 
-  let refresh;
+  let refresh = function () {};
   let mine = function () { return true; };
   if (mode === "queue") {
     refresh = refresher("/console/queue/rows", document.getElementById("queue-rows"));
@@ -83,8 +85,62 @@
     const id = body.dataset.consultation;
     refresh = refresher("/console/consultations/" + id + "/thread", document.getElementById("thread"));
     mine = function (data) { return String(data.consultation_id) === id; };
-  } else {
-    return;
+  }
+
+  // Pages: a banner that stays until someone acknowledges, a sound, and a browser notification, for each new
+  // page or step this person is told of (the server decides who; this only shows what it sends).
+  let refreshPager = function () {};
+  if (pager) {
+    const heard = new Set(JSON.parse(sessionStorage.getItem("koe-pages-heard") || "[]"));
+    let audio = null;
+    const unlock = function () {
+      try {
+        audio = audio || new (window.AudioContext || window.webkitAudioContext)();
+        if (audio.state === "suspended") audio.resume();
+      } catch (e) { /* no sound on this device */ }
+    };
+    document.addEventListener("pointerdown", unlock, { once: true });
+    document.addEventListener("keydown", unlock, { once: true });
+    const setup = document.getElementById("alerts-setup");
+    if (setup && window.Notification && Notification.permission === "default") setup.hidden = false;
+    const enable = document.getElementById("alerts-enable");
+    if (enable) enable.addEventListener("click", function () {
+      unlock();
+      beep();
+      if (window.Notification) Notification.requestPermission().finally(function () { setup.hidden = true; });
+    });
+    function beep() {
+      if (!audio) unlock();
+      if (!audio) return;
+      [0, 0.35, 0.7].forEach(function (at) {
+        const osc = audio.createOscillator(), gain = audio.createGain();
+        osc.frequency.value = 880; osc.connect(gain); gain.connect(audio.destination);
+        gain.gain.setValueAtTime(0.25, audio.currentTime + at);
+        osc.start(audio.currentTime + at); osc.stop(audio.currentTime + at + 0.22);
+      });
+    }
+    function alertNew() {
+      const fresh = Array.from(pager.querySelectorAll("[data-page]")).filter(function (el) {
+        return !heard.has(el.dataset.page + ":" + el.dataset.step);
+      });
+      if (!fresh.length) return;
+      fresh.forEach(function (el) {
+        heard.add(el.dataset.page + ":" + el.dataset.step);
+        if (window.Notification && Notification.permission === "granted") {
+          const n = new Notification("【Koe】呼び出し：" + el.dataset.risk + "の相談", {
+            body: el.dataset.desk + "窓口の相談 #" + el.dataset.consultation + "。コンソールで「受けます」を押してください。",
+            tag: "koe-page-" + el.dataset.page, requireInteraction: true,
+          });
+          n.onclick = function () { window.focus(); n.close(); };
+        }
+      });
+      sessionStorage.setItem("koe-pages-heard", JSON.stringify(Array.from(heard).slice(-200)));
+      document.body.dataset.paged = String(fresh.length);
+      beep();
+    }
+    refreshPager = refresher("/console/pages/banner", pager, alertNew);
+    refreshPager();
+    setInterval(refreshPager, 20000);
   }
 
   const source = new EventSource("/console/events");
@@ -96,7 +152,15 @@
     });
   }
   ["consultation_changed", "risk_raised", "delivery"].forEach(on);
-  source.addEventListener("hello", function () { status.hidden = true; refresh(); });
+  ["page", "page_acknowledged"].forEach(function (type) {
+    source.addEventListener(type, function (event) {
+      refreshPager();
+      let data = {};
+      try { data = JSON.parse(event.data); } catch (e) { return; }
+      if (mine(data)) refresh();
+    });
+  });
+  source.addEventListener("hello", function () { status.hidden = true; refresh(); refreshPager(); });
   source.addEventListener("signed_out", function () { source.close(); window.location.reload(); });
   source.onerror = function () { status.textContent = "接続が切れました。再接続しています…"; status.hidden = false; };
 })();

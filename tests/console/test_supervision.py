@@ -38,7 +38,10 @@ def test_overview_shows_every_active_chat_and_each_counsellors_load(
     sv = client_for(runtime)
     sv_token = login(sv, "sv")
     body = sv.get("/console/supervisor/body").text
-    load_row = body.split("aoiさん", 1)[1].split("</tr>", 1)[0]
+    pages, loads = body.split('class="loads"', 1)
+    # The urgent message paged everyone (no roster yet); aoi's claim answered the page.
+    assert "aoiさん（担当）" in pages and "応答済み" in pages and "当番なし" in pages
+    load_row = loads.split("aoiさん", 1)[1].split("</tr>", 1)[0]
     assert "<td>1</td><td>1</td>" in load_row.replace(" ", "")  # one case, and it is urgent
     assert "未担当：1件" in body
     assert f'data-consultation="{urgent}"' in body and f'data-consultation="{calm}"' in body
