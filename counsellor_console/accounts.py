@@ -150,7 +150,9 @@ def session_is_valid(session: Session, *, token: str, now: datetime) -> bool:
     return row is not None and _user_if_live(session, row, now) is not None
 
 
-def resume_session(session: Session, *, token: str, now: datetime) -> SignedIn | None:
+def resume_session(session: Session, *, token: str, now: datetime, touch: bool = True) -> SignedIn | None:
+    """The signed-in user of a live session. `touch=False` for the page's own polling (live fragments, the
+    pager): only what the person does keeps a session from going idle."""
     row = _find(session, token)
     if row is None:
         return None
@@ -159,7 +161,7 @@ def resume_session(session: Session, *, token: str, now: datetime) -> SignedIn |
         if row.ended_at is None and now < row.expires_at and now - row.last_seen_at > SESSION_IDLE:
             row.ended_at = now  # idle too long: this token never signs in again
         return None
-    if now - row.last_seen_at > timedelta(minutes=1):  # a write per minute, not per request
+    if touch and now - row.last_seen_at > timedelta(minutes=1):  # a write per minute, not per request
         row.last_seen_at = now
     return SignedIn(user=user, session=row)
 

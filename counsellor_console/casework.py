@@ -25,6 +25,7 @@ from models import (
     MessageTriage,
     NoteKind,
     Outcome,
+    Page,
     Referral,
     ReferralDestination,
     RiskEvent,
@@ -380,6 +381,7 @@ def merge(session: Session, *, user: User, consultation: Consultation, other_id:
     session.execute(update(Message).where(Message.consultation_id == other.id).values(moved))
     session.execute(update(Delivery).where(Delivery.consultation_id == other.id).values(moved))
     session.execute(update(RiskEvent).where(RiskEvent.consultation_id == other.id).values(moved))
+    session.execute(update(Page).where(Page.consultation_id == other.id).values(moved))  # still paging
     session.execute(
         update(ConsultationNote).where(ConsultationNote.consultation_id == other.id).values(moved)
     )

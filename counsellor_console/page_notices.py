@@ -51,7 +51,7 @@ class LinkSigner:
 
     def read(self, token: str, *, now: datetime) -> AckLink:
         payload, _, mac = token.partition(".")
-        if not payload or not hmac.compare_digest(mac, self._mac(payload)):
+        if not payload or not hmac.compare_digest(mac.encode(), self._mac(payload).encode()):
             raise LinkInvalid
         try:
             page_id, user_id, expires = orjson.loads(

@@ -31,7 +31,9 @@ from models import (
     User,
 )
 
-CHAIN = ("primary", "backup", "supervisor")
+# After the supervisor has been told (step 2), e-mail and chat go out every third step only: the console's
+# banner repeats each step, and a long night of unanswered notices must not bury the people or the queue.
+EXTERNAL_EVERY = 3
 
 
 @dataclass(frozen=True)
@@ -120,10 +122,12 @@ def escalate(
     return _notify_step(session, page, on_duty(session, page.desk, now), policy, now)
 
 
-def recipients(session: Session, shift: Shift | None, step: int) -> list[tuple[int, str]]:
-    """Who is told at this step: the primary; then the backup too; then the supervisor on call too. With
-    no shift on the roster, or nobody active in it, every active counsellor and supervisor: a page must
-    reach someone."""
+def recipients(
+    session: Session, shift: Shift | None, step: int, *, assignee: int | None = None
+) -> list[tuple[int, str]]:
+    """Who is told at this step: the primary; then the backup too; then the supervisor on call too; and at
+    every step the counsellor who has the case, if anyone does. With no shift on the roster, or nobody
+    active in it, every active counsellor and supervisor: a page must reach someone."""
     chain: list[tuple[int, str]] = []
     if shift is not None:
         wanted = [
@@ -146,22 +150,31 @@ def recipients(session: Session, shift: Shift | None, step: int) -> list[tuple[i
             .order_by(User.id)
         ).all()
         return [(user_id, "fallback") for user_id in everyone]
-    return chain[: step + 1]
+    people = chain[: step + 1]
+    has_case = assignee is not None and assignee not in {u for u, _ in people}
+    if has_case and session.scalar(select(User.active).where(User.id == assignee)):
+        assert assignee is not None
+        people.insert(0, (assignee, "assignee"))
+    return people
 
 
 def _notify_step(
     session: Session, page: Page, shift: Shift | None, policy: PagingPolicy, now: datetime
 ) -> StepSent:
-    people = recipients(session, shift, page.step)
+    assignee = session.scalar(
+        select(Consultation.assigned_to_id).where(Consultation.id == page.consultation_id)
+    )
+    people = recipients(session, shift, page.step, assignee=assignee)
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([p for p, _ in people])))}
     console: list[PageNotice] = []
-    external: list[PageNotice] = []
+    outside: list[PageNotice] = []
     for user_id, role in people:
         user = users[user_id]
         channels = [NoticeChannel.console]
-        if policy.email_enabled and user.notify_email:
+        external = page.step <= 2 or (page.step - 2) % EXTERNAL_EVERY == 0
+        if external and policy.email_enabled and user.notify_email:
             channels.append(NoticeChannel.email)
-        if user.notify_urls_encrypted:
+        if external and user.notify_urls_encrypted:
             channels.append(NoticeChannel.chat)
         for channel in channels:
             notice = PageNotice(
@@ -175,7 +188,7 @@ def _notify_step(
                 created_at=now,
             )
             session.add(notice)
-            (console if channel == NoticeChannel.console else external).append(notice)
+            (console if channel == NoticeChannel.console else outside).append(notice)
     session.flush()
     assert page.next_escalation_at is not None
     return StepSent(
@@ -185,7 +198,7 @@ def _notify_step(
         step=page.step,
         next_escalation_at=page.next_escalation_at,
         console_notice_ids=[n.id for n in console],
-        external_notice_ids=[n.id for n in external],
+        external_notice_ids=[n.id for n in outside],
         user_ids=[p for p, _ in people],
     )
 
@@ -380,7 +393,7 @@ def recent_pages(session: Session, *, since: datetime) -> list[PageRecord]:
 
 # -- notices outside the console ------------------------------------------------------------------------
 
-MAX_NOTICE_ATTEMPTS = 4
+MAX_NOTICE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import and_, delete, select, update
+from sqlalchemy import and_, delete, select, text, update
 from sqlalchemy.orm import Session
 
 from counsellor_console import audit
@@ -85,6 +85,7 @@ def add_shift(session: Session, *, form: ShiftForm, by: User | None, now: dateti
     _person(session, form.supervisor, roles=(Role.supervisor,), what="オンコールのスーパーバイザー")
     if form.backup is not None and form.backup == form.primary:
         raise RosterError("担当と予備には別の人を選んでください。")
+    _one_editor_per_desk(session, form.desk)
     clash = session.scalars(
         select(Shift).where(Shift.desk == form.desk, Shift.starts_at < ends, Shift.ends_at > starts).limit(1)
     ).first()
@@ -110,6 +111,13 @@ def add_shift(session: Session, *, form: ShiftForm, by: User | None, now: dateti
     return shift
 
 
+def _one_editor_per_desk(session: Session, desk: str) -> None:
+    """Two supervisors adding shifts at once must not both pass the overlap check: on PostgreSQL, a
+    transaction-level lock per desk (SQLite takes its write lock at BEGIN already)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x6B6F6500 + DESKS.index(desk)})
+
+
 def remove_shift(session: Session, *, shift_id: int, by: User | None, now: datetime) -> bool:
     shift = session.get(Shift, shift_id)
     if shift is None:
@@ -126,6 +134,8 @@ def copy_week(session: Session, *, desk: str, from_monday: date, by: User | None
     one already there are left out. Returns how many were added."""
     added = 0
     for shift in shifts_between(session, desk, from_monday, from_monday + timedelta(days=7)):
+        if shift.starts_at.astimezone(TOKYO).date() < from_monday:
+            continue  # last Sunday's night: it belongs to the week before
         starts = shift.starts_at.astimezone(TOKYO) + timedelta(days=7)
         ends = shift.ends_at.astimezone(TOKYO) + timedelta(days=7)
         form = ShiftForm(

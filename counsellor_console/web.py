@@ -88,7 +88,8 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
 
     def signed_in(request: Request, session: Db) -> SignedIn:
         token = request.cookies.get(SESSION_COOKIE)
-        found = accounts.resume_session(session, token=token, now=_now()) if token else None
+        polled = bool(request.headers.get(FRAGMENT_HEADER))
+        found = accounts.resume_session(session, token=token, now=_now(), touch=not polled) if token else None
         if found is None:
             raise LoginRequired(request.url.path)
         session.commit()  # last_seen_at
@@ -260,24 +261,36 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         session.commit()  # shown on a screen: delivered
         return page(request, "_pager.html", pages=pages, now=now)
 
-    def _acknowledge(session: Session, user: User, page_id: int, via: str) -> paging.Acknowledgement:
-        """Acknowledge, and take the case when nobody has it: "受けます" means "I am on it"."""
+    def _acknowledge(
+        session: Session, user: User, page_id: int, via: str, *, take: bool
+    ) -> paging.Acknowledgement:
+        """Acknowledge a page for a person who can work on its case; with `take`, also take the case when
+        nobody has it (the console's "受けます"). Someone who cannot open the case (a colleague has it) cannot
+        stop the chain: the one who has it, and the supervisor, are still being paged."""
         now = _now()
-        ack = paging.acknowledge(session, page_id=page_id, user=user, via=via, now=now)
-        if ack is None:
+        consultation_id = session.scalar(select(Page.consultation_id).where(Page.id == page_id))
+        if consultation_id is None:
             raise HTTPException(404, "呼び出しが見つかりません。")
+        # The consultation first, then the page: the order the worker and casework lock them in.
+        consultation = casework.lock_consultation(session, consultation_id)
+        if consultation is None or (not may_open(user, consultation) and consultation.state == "open"):
+            raise HTTPException(
+                409,
+                "この相談はほかの相談員が担当しています。担当の人かスーパーバイザーが応えます。"
+                "急ぐときはスーパーバイザーに知らせてください。",
+            )
+        ack = paging.acknowledge(session, page_id=page_id, user=user, via=via, now=now)
+        assert ack is not None
         announce: list[dict[str, object]] = []
         if ack.just_now:
             announce.append(
                 {"type": "page_acknowledged", "page_id": page_id, "consultation_id": ack.consultation_id}
             )
-            consultation = casework.lock_consultation(session, ack.consultation_id)
             if (
-                consultation is not None
+                take
                 and consultation.assigned_to_id is None
                 and consultation.state == "open"
-                and user.role == Role.counsellor
-                and may_open(user, consultation)
+                and (user.role == Role.counsellor)
             ):
                 announce += casework.claim(session, user=user, consultation=consultation, now=now).announce
         session.commit()
@@ -289,7 +302,7 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         told = paging.was_told(session, page_id=page_id, user_id=current.user.id)
         if not told and current.user.role != Role.supervisor:
             raise HTTPException(404, "呼び出しが見つかりません。")
-        ack = _acknowledge(session, current.user, page_id, "console")
+        ack = _acknowledge(session, current.user, page_id, "console", take=True)
         return RedirectResponse(f"/console/consultations/{ack.consultation_id}", status_code=303)
 
     def _link_page(session: Session, token: str) -> tuple[Page | None, User | None, str | None]:
@@ -343,7 +356,8 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         found, person, problem = _link_page(session, token)
         if found is None or person is None:
             return page(request, "pages_ack.html", status=400, problem=problem)
-        ack = _acknowledge(session, person, found.id, "link")
+        # A link may be pressed in a shared chat channel: it answers the page but takes no case.
+        ack = _acknowledge(session, person, found.id, "link", take=False)
         return page(
             request,
             "pages_ack.html",

@@ -95,7 +95,10 @@ def process_inbox_event(event_id: int) -> str:
             session, risk_event_ids=handled.risk_event_ids, policy=rt.paging_policy, now=now
         )
     if pages:
-        dispatch_pages(rt, pages)
+        try:
+            dispatch_pages(rt, pages)
+        except Exception as exc:  # noqa: BLE001 - the rows are committed: the sweeper finishes the job
+            log.warning("could not dispatch pages (%s); the sweeper will", type(exc).__name__)
     log.info(
         "inbox event handled event_id=%s type=%s outcome=%s deliveries=%s",
         event_id,

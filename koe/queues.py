@@ -31,7 +31,7 @@ SHOW_TYPING = "koe.jobs.show_typing"
 ESCALATE_PAGE = "koe.jobs.escalate_page"
 SEND_PAGE_NOTICE = "koe.jobs.send_page_notice"
 # A notice that could not be sent is tried again on these delays; the page escalates meanwhile anyway.
-NOTICE_RETRY_INTERVALS = [2, 5, 15]
+NOTICE_RETRY_INTERVALS = [3, 10]
 
 # RQ retries a failed job on these delays (seconds); after that the sweeper still finds the row.
 RETRY_INTERVALS = [1, 3, 10, 30, 60]

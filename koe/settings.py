@@ -102,6 +102,8 @@ class Settings(BaseSettings):
             }.items()
             if value is None or value.strip().lower() in PLACEHOLDERS or value.startswith("dev-")
         ]
+        if not self.public_url.startswith("https://"):
+            missing.append("KOE_PUBLIC_URL (https://…, the console's address in notice links)")
         if missing:
             raise ValueError(
                 "KOE_ENV=production needs real values for: " + ", ".join(missing) + ". Set them in the "

@@ -33,6 +33,7 @@ def test_production_refuses_placeholders(tmp_path: Path) -> None:
         "KOE_PSEUDONYM_KEY",
         "KOE_ENCRYPTION_KEYS",
         "KOE_LINE_YOUTH_CHANNEL_SECRET",
+        "KOE_PUBLIC_URL",  # notice links must reach the console over HTTPS
     ):
         assert name in message
 
@@ -44,6 +45,7 @@ def test_production_accepts_real_values(tmp_path: Path) -> None:
         "KOE_ENCRYPTION_KEYS": "c" * 43 + "=",
         "DATABASE_URL": "postgresql+psycopg://koe@db/koe",
         "REDIS_URL": "redis://redis:6379/0",
+        "KOE_PUBLIC_URL": "https://koe.example.lg.jp",
         **{f"KOE_LINE_{d}_CHANNEL_SECRET": f"{d}-secret-0123" for d in ("YOUTH", "RESIDENT")},
         **{f"KOE_LINE_{d}_CHANNEL_ACCESS_TOKEN": f"{d}-token-0123" for d in ("YOUTH", "RESIDENT")},
     }

@@ -63,8 +63,11 @@
           const response = await fetch(url, { headers: { "Accept": "text/html", "X-Koe-Fragment": "1" }, credentials: "same-origin", redirect: "manual" });
           if (response.status === 401 || response.type === "opaqueredirect") { window.location.reload(); return; }
           if (response.ok) {
+            const html = await response.text();
+            if (html === target.dataset.lastHtml) return; // unchanged: screen readers are not told again
+            target.dataset.lastHtml = html;
             const open = Array.from(target.querySelectorAll("details[open]")).map((d) => d.closest("li") && d.closest("li").id);
-            target.innerHTML = await response.text();
+            target.innerHTML = html;
             open.forEach(function (id) { const d = id && document.querySelector("#" + id + " details"); if (d) d.open = true; });
             if (after) after();
           }
@@ -107,7 +110,9 @@
     if (enable) enable.addEventListener("click", function () {
       unlock();
       beep();
-      if (window.Notification) Notification.requestPermission().finally(function () { setup.hidden = true; });
+      const asked = window.Notification && Notification.permission === "default" ? Notification.requestPermission() : null;
+      if (asked && asked.then) asked.then(function () { setup.hidden = true; }, function () { setup.hidden = true; });
+      else setup.hidden = true;
     });
     function beep() {
       if (!audio) unlock();
@@ -124,19 +129,25 @@
         return !heard.has(el.dataset.page + ":" + el.dataset.step);
       });
       if (!fresh.length) return;
+      beep();
+      if (!audio || audio.state !== "running") {
+        // A new page load has no sound until the person touches it: say so where they will see it.
+        if (setup) { setup.hidden = false; enable.textContent = "音が出ていません。ここを押すと呼び出し音が鳴ります"; }
+      }
       fresh.forEach(function (el) {
         heard.add(el.dataset.page + ":" + el.dataset.step);
-        if (window.Notification && Notification.permission === "granted") {
-          const n = new Notification("【Koe】呼び出し：" + el.dataset.risk + "の相談", {
-            body: el.dataset.desk + "窓口の相談 #" + el.dataset.consultation + "。コンソールで「受けます」を押してください。",
-            tag: "koe-page-" + el.dataset.page, requireInteraction: true,
-          });
-          n.onclick = function () { window.focus(); n.close(); };
-        }
+        try {
+          if (window.Notification && Notification.permission === "granted") {
+            const n = new Notification("【Koe】呼び出し：" + el.dataset.risk + "の相談", {
+              body: el.dataset.desk + "窓口の相談 #" + el.dataset.consultation + "。コンソールで「受けます」を押してください。",
+              tag: "koe-page-" + el.dataset.page, requireInteraction: true,
+            });
+            n.onclick = function () { window.focus(); n.close(); };
+          }
+        } catch (e) { /* Android Chrome allows notifications only from a service worker: the banner stays */ }
       });
       sessionStorage.setItem("koe-pages-heard", JSON.stringify(Array.from(heard).slice(-200)));
       document.body.dataset.paged = String(fresh.length);
-      beep();
     }
     refreshPager = refresher("/console/pages/banner", pager, alertNew);
     refreshPager();

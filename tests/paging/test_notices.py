@@ -15,7 +15,7 @@ from counsellor_console.page_notices import AckLink
 from koe.app import create_app
 from koe.runtime import Runtime
 from koe.worker import run_worker
-from models import NoticeChannel, NoticeState, PageNotice, PageState, Role, User
+from models import Consultation, NoticeChannel, NoticeState, PageNotice, PageState, Role, User
 from tests.console.helpers import login, make_user, pupil_writes
 from tests.paging.helpers import on_duty_now, pages
 from tests.paging.receivers import Inbox, smtp_and_webhook
@@ -92,6 +92,8 @@ def test_email_and_chat_notices_carry_a_link_and_no_words(
     (page,) = pages(runtime)
     assert page.state == PageState.acknowledged and page.acknowledged_via == "link"
     assert page.acknowledged_by_id == duty.primary and page.delivered_at is not None
+    with runtime.sessions() as s:  # a link may be pressed in a shared channel: it takes no case
+        assert s.get(Consultation, consultation_id).assigned_to_id is None  # type: ignore[union-attr]
     again = phone.get(path)
     assert "受けた人がいます" in again.text
 

@@ -8,16 +8,28 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from counsellor_console import rosters
+from counsellor_console.timefmt import TOKYO
 from koe import jobs
 from koe.app import create_app
 from koe.queues import PAGING
 from koe.runtime import Runtime
-from models import AuditEntry, Consultation, NoticeState, Page, PageNotice, PageState, RiskLevel, Role
+from models import (
+    AuditEntry,
+    Consultation,
+    ConsultationState,
+    NoticeState,
+    Page,
+    PageNotice,
+    PageState,
+    RiskLevel,
+    Role,
+)
 from tests import line_events as le
 from tests.console.helpers import login, make_user, pupil_writes
-from tests.intake import process
+from tests.intake import close_desk_now, delivered_texts, deliveries, process
 from tests.paging.helpers import on_duty_now, pages, told
 
 URGENT = "もう無理。今夜飛び降りる"
@@ -212,3 +224,76 @@ def test_the_sweeper_runs_a_lost_timer_once(pupil: TestClient, runtime: Runtime)
     assert jobs.sweep()["page_timers"] == 0
     run_worker(runtime, burst=True)
     assert set(told(runtime, page.id)) == {0, 1}
+
+
+def test_out_of_hours_the_on_call_person_is_paged_and_the_sender_gets_the_hotlines(
+    pupil: TestClient, runtime: Runtime
+) -> None:
+    close_desk_now(runtime, "youth")
+    night = make_user(runtime, "yoru", Role.counsellor)
+    now = datetime.now(UTC)
+    starts = (now - timedelta(hours=2)).astimezone(TOKYO)
+    ends = (now + timedelta(hours=8)).astimezone(TOKYO)
+    with runtime.sessions() as s, s.begin():
+        rosters.add_shift(
+            s,
+            form=rosters.ShiftForm(
+                desk="youth",
+                day=starts.date(),
+                start=starts.time().replace(second=0, microsecond=0),
+                end=ends.time().replace(second=0, microsecond=0),
+                primary=night,
+                on_call=True,
+            ),
+            by=None,
+            now=now,
+        )
+    pupil_writes(pupil, runtime, URGENT)
+    (page,) = pages(runtime)
+    assert told(runtime, page.id) == {0: {night}}
+    (hotlines,) = [d for d in deliveries(runtime) if d.purpose == "urgent_hotlines"]
+    assert "0120-0-78310" in delivered_texts(hotlines)[0]
+
+
+def test_the_counsellor_who_has_the_case_is_paged_and_only_they_or_a_supervisor_can_answer(
+    pupil: TestClient, runtime: Runtime
+) -> None:
+    duty = on_duty_now(runtime)
+    aoi = make_user(runtime, "aoi", Role.counsellor)  # not on the roster
+    user, consultation_id = pupil_writes(pupil, runtime, "部活のことで話したい")
+    aoi_client = client_for(runtime)
+    aoi_token = login(aoi_client, "aoi")
+    aoi_client.post(f"/console/consultations/{consultation_id}/claim", data={"csrf": aoi_token})
+    pupil_writes(pupil, runtime, URGENT, user=user)
+    (page,) = pages(runtime)
+    assert told(runtime, page.id) == {0: {aoi, duty.primary}}
+
+    hana = client_for(runtime)
+    token = login(hana, "hana")
+    refused = hana.post(f"/console/pages/{page.id}/ack", data={"csrf": token})
+    assert refused.status_code == 409 and "ほかの相談員が担当" in refused.text
+    assert pages(runtime)[0].state == PageState.open  # the chain goes on: aoi and the supervisor will hear
+    aoi_client.post(f"/console/pages/{page.id}/ack", data={"csrf": aoi_token})
+    assert pages(runtime)[0].acknowledged_by_id == aoi
+
+
+def test_a_page_follows_its_consultation_when_merged(pupil: TestClient, runtime: Runtime) -> None:
+    on_duty_now(runtime)
+    user = le.user_id()
+    process(pupil, runtime, "youth", le.text_event(user, "部活のことで相談したい"))
+    with runtime.sessions() as s, s.begin():
+        s.execute(update(Consultation).values(last_message_at=datetime.now(UTC) - timedelta(days=7)))
+    process(pupil, runtime, "youth", le.text_event(user, URGENT))
+    with runtime.sessions() as s, s.begin():
+        first, second = s.scalars(select(Consultation).order_by(Consultation.id)).all()
+        first.state = ConsultationState.open
+    (page,) = pages(runtime)
+    assert page.consultation_id == second.id
+    sv = client_for(runtime)
+    token = login(sv, "sv")
+    sv.post(f"/console/consultations/{first.id}/merge", data={"csrf": token, "other_id": second.id})
+    (page,) = pages(runtime)
+    assert page.consultation_id == first.id and page.state == PageState.open
+    sv.post(f"/console/consultations/{first.id}/close", data={"csrf": token, "outcome": "resolved"})
+    (page,) = pages(runtime)
+    assert page.state == PageState.acknowledged and page.acknowledged_via == "close"
