@@ -159,13 +159,15 @@ class Stream:
 async def probe(port: int, stream: Stream, count: int, gap: float) -> list[float]:
     """Urgent messages one at a time, each from a new sender; the time to its page on the stream."""
     latencies: list[float] = []
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
     for _ in range(count):
+        # A connection of its own each time (keep-alive may lapse while the last page is awaited).
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
         seen = stream.count()
         request = webhook(port, new_user(), URGENT)
         started = time.perf_counter()
         writer.write(request)
         status = await read_status(reader)
+        writer.close()
         if status != 200:
             raise SystemExit(f"the webhook answered {status}")
         arrived = await asyncio.to_thread(stream.arrival_after, seen, 15.0)
@@ -175,7 +177,6 @@ async def probe(port: int, stream: Stream, count: int, gap: float) -> list[float
         else:
             latencies.append(arrived - started)
         await asyncio.sleep(gap)
-    writer.close()
     return latencies
 
 
@@ -363,6 +364,13 @@ def main() -> None:
             alone = summary("alone", asyncio.run(probe(web_port, stream, args.probes, args.gap)))
             latencies, achieved = asyncio.run(under_load(web_port, stream, args.probes, args.gap, args.rate))
             loaded = summary(f"under {achieved:.0f} messages/s", latencies)
+            if redis_url:
+                from redis import Redis
+
+                waiting = Redis.from_url(redis_url).llen("rq:queue:intake")
+                print(
+                    f"everyday messages still queued for intake when the load stopped: {waiting}", flush=True
+                )
             print(
                 f"ratio under load / alone: p50 {loaded[0] / alone[0]:.2f}x   p95 {loaded[1] / alone[1]:.2f}x"
             )

@@ -32,6 +32,13 @@ class IncomingEvent:
     is_redelivery: bool
     event_at: datetime
     raw: dict[str, Any]
+    urgent_hint: bool = False  # the first look found crisis words: the worker takes it first
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: int
+    urgent_hint: bool
 
 
 def parse_webhook_body(body: bytes) -> list[IncomingEvent]:
@@ -71,8 +78,8 @@ def _parse_event(index: int, event: Any) -> IncomingEvent:
 
 def store_events(
     session: Session, *, desk: str, events: Sequence[IncomingEvent], crypto: SenderCrypto, now: datetime
-) -> list[int]:
-    """Insert the events that are new; return the IDs of the rows this call created (not the duplicates)."""
+) -> list[StoredEvent]:
+    """Insert the events that are new; return the rows this call created (not the duplicates)."""
     if not events:
         return []
     rows = [
@@ -100,7 +107,13 @@ def store_events(
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["webhook_event_id"])
     else:  # pragma: no cover - Koe supports PostgreSQL and SQLite
         stmt = insert(table)
-    return list(session.execute(stmt.returning(table.c.id), rows).scalars())
+    hinted = {e.webhook_event_id for e in events if e.urgent_hint}
+    return [
+        StoredEvent(row_id, webhook_event_id in hinted)
+        for row_id, webhook_event_id in session.execute(
+            stmt.returning(table.c.id, table.c.webhook_event_id), rows
+        ).tuples()
+    ]
 
 
 def claim(session: Session, event_id: int) -> int | None:

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.identity import SenderCrypto
-from bot.inbox import IncomingEvent, store_events
+from bot.inbox import IncomingEvent, StoredEvent, store_events
 
 log = logging.getLogger("koe.inbox")
 
@@ -49,13 +49,13 @@ class InboxWriter:
         *,
         sessions: Callable[[], sessionmaker[Session]],
         crypto: Callable[[], SenderCrypto],
-        enqueue: Callable[[list[int]], None],
+        enqueue: Callable[[list[int], list[int]], None],  # (everyday, urgent-looking) row IDs
     ) -> None:
         self._sessions = sessions
         self._crypto = crypto
         self._enqueue = enqueue
         self._requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
-        self._doorbell: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+        self._doorbell: queue.SimpleQueue[list[StoredEvent] | None] = queue.SimpleQueue()
         self._threads: dict[str, threading.Thread] = {}
         self._lock = threading.Lock()
 
@@ -117,11 +117,11 @@ class InboxWriter:
             for r in batch:
                 r.settle(error=exc)
             return
-        for r, ids in zip(batch, created, strict=True):
-            r.settle(ids)
-        new_ids = [i for ids in created for i in ids]
-        if new_ids:
-            self._doorbell.put(new_ids)
+        for r, stored in zip(batch, created, strict=True):
+            r.settle([e.id for e in stored])
+        new_rows = [e for stored in created for e in stored]
+        if new_rows:
+            self._doorbell.put(new_rows)
 
     def _ring_loop(self) -> None:
         while True:
@@ -137,7 +137,13 @@ class InboxWriter:
                     self._doorbell.put(None)
                     break
                 ids.extend(more)
+            everyday = [e.id for e in ids if not e.urgent_hint]
+            urgent = [e.id for e in ids if e.urgent_hint]
             try:
-                self._enqueue(ids)
+                self._enqueue(everyday, urgent)
             except Exception as exc:  # noqa: BLE001 - the rows are committed; the sweeper enqueues them
-                log.warning("could not enqueue inbox rows %s (%s); the sweeper will", ids, type(exc).__name__)
+                log.warning(
+                    "could not enqueue inbox rows %s (%s); the sweeper will",
+                    [e.id for e in ids],
+                    type(exc).__name__,
+                )

@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -46,6 +48,7 @@ def build_webhook_router(
     writer: InboxWriter,
     max_body_bytes: int,
     observe: Callable[[str, int, float], None] = lambda desk, status, seconds: None,
+    looks_urgent: Callable[[dict[str, Any]], bool] = lambda raw: False,
 ) -> APIRouter:
     router = APIRouter()
     validators = {desk: SignatureValidator(secret) for desk, secret in channel_secrets.items()}
@@ -80,6 +83,7 @@ def build_webhook_router(
             events = parse_webhook_body(body)
         except MalformedWebhook as exc:
             return _error(400, str(exc))
+        events = [replace(e, urgent_hint=True) if looks_urgent(e.raw) else e for e in events]
         try:
             new_ids = await writer.store(desk, events) if events else []
         except (OperationalError, DBAPIError) as exc:

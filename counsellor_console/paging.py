@@ -225,6 +225,17 @@ class Acknowledgement:
     at: datetime | None
     just_now: bool  # False: someone had acknowledged it already
 
+    @classmethod
+    def of(cls, page: Page, *, just_now: bool) -> Acknowledgement:
+        return cls(
+            page_id=page.id,
+            consultation_id=page.consultation_id,
+            by_user_id=page.acknowledged_by_id,
+            via=page.acknowledged_via,
+            at=page.acknowledged_at,
+            just_now=just_now,
+        )
+
 
 def acknowledge(
     session: Session, *, page_id: int, user: User, via: str, now: datetime
@@ -235,14 +246,7 @@ def acknowledge(
     just_now = page.state == PageState.open
     if just_now:
         _acknowledge(session, page, user, via, now)
-    return Acknowledgement(
-        page_id=page.id,
-        consultation_id=page.consultation_id,
-        by_user_id=page.acknowledged_by_id,
-        via=page.acknowledged_via,
-        at=page.acknowledged_at,
-        just_now=just_now,
-    )
+    return Acknowledgement.of(page, just_now=just_now)
 
 
 def acknowledge_consultation(

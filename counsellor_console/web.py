@@ -331,16 +331,8 @@ def build_console_router(services: ConsoleServices) -> APIRouter:
         found, _person, problem = _link_page(session, token)
         if found is None:
             return page(request, "pages_ack.html", status=400, problem=problem)
-        ack = None
-        if found.acknowledged_at is not None:
-            ack = paging.Acknowledgement(
-                found.id,
-                found.consultation_id,
-                found.acknowledged_by_id,
-                found.acknowledged_via,
-                found.acknowledged_at,
-                just_now=False,
-            )
+        answered = found.acknowledged_at is not None
+        ack = paging.Acknowledgement.of(found, just_now=False) if answered else None
         return page(
             request,
             "pages_ack.html",

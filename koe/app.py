@@ -13,6 +13,7 @@ from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from bot.inbox_writer import InboxWriter
+from bot.urgent_hint import looks_urgent
 from bot.webhook import build_webhook_router
 from counsellor_console.services import ConsoleServices
 from counsellor_console.web import install_console
@@ -20,6 +21,7 @@ from koe.jobs import announce
 from koe.queues import ALL_QUEUES
 from koe.runtime import Runtime, get_runtime, set_runtime
 from koe.settings import DESKS
+from triage.labels import Risk
 
 log = logging.getLogger("koe.web")
 
@@ -40,7 +42,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     writer = InboxWriter(
         sessions=lambda: rt.sessions,
         crypto=lambda: rt.crypto,
-        enqueue=lambda ids: rt.queues.enqueue_inbox(ids),
+        enqueue=lambda ids, urgent: rt.queues.enqueue_inbox(ids, urgent=urgent),
     )
 
     registry = CollectorRegistry()
@@ -59,6 +61,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
             writer=writer,
             max_body_bytes=settings.max_webhook_body_bytes,
             observe=lambda desk, status, seconds: latency.labels(desk, str(status)).observe(seconds),
+            looks_urgent=lambda raw: looks_urgent(raw, at_least=Risk(settings.page_min_risk)),
         )
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -21,7 +22,8 @@ log = logging.getLogger("koe.queues")
 INTAKE = "intake"
 OUTBOUND = "outbound"
 MAINTENANCE = "maintenance"
-# Pages have a queue of their own, listened to first: a page must not wait behind a burst of LINE replies.
+# Pages have a queue of their own, listened to first, with the messages that already read as a crisis when
+# they arrive: neither must wait behind a burst of everyday messages or LINE replies.
 PAGING = "paging"
 ALL_QUEUES = (PAGING, INTAKE, OUTBOUND, MAINTENANCE)
 
@@ -53,19 +55,21 @@ class Queues:
     def queue(self, name: str) -> Queue:
         return self._queues[name]
 
-    def enqueue_inbox(self, event_ids: list[int]) -> None:
-        """For rows the webhook has just created: their IDs are new, so one pipelined round trip will do."""
-        q = self._queues[INTAKE]
+    def enqueue_inbox(self, event_ids: list[int], *, urgent: Sequence[int] = ()) -> None:
+        """For rows the webhook has just created: their IDs are new, so one pipelined round trip will do.
+        Rows whose text already reads as a crisis go to the paging queue, ahead of everyday messages."""
         with self.connection.pipeline() as pipe:
-            q.enqueue_many(
-                [
-                    Queue.prepare_data(
-                        PROCESS_INBOX_EVENT, (event_id,), job_id=f"inbox-{event_id}", **self._job_options()
+            for queue, ids in ((PAGING, urgent), (INTAKE, event_ids)):
+                if ids:
+                    self._queues[queue].enqueue_many(
+                        [
+                            Queue.prepare_data(
+                                PROCESS_INBOX_EVENT, (i,), job_id=f"inbox-{i}", **self._job_options()
+                            )
+                            for i in ids
+                        ],
+                        pipeline=pipe,
                     )
-                    for event_id in event_ids
-                ],
-                pipeline=pipe,
-            )
             pipe.execute()
 
     def enqueue_deliveries(self, delivery_ids: list[int]) -> None:

@@ -54,6 +54,25 @@ def test_valid_signature_stores_and_enqueues(client: TestClient, runtime: Runtim
     assert intake_jobs(runtime, expect=1) == [f"inbox-{row.id}"]
 
 
+def test_a_message_that_reads_as_a_crisis_skips_the_line(client: TestClient, runtime: Runtime) -> None:
+    """Everyday messages queue for intake; one whose words already read as a crisis goes to the paging queue,
+    which every worker empties first, so that a burst of messages cannot hold up a page."""
+    calm, jokey, urgent = le.user_id(), le.user_id(), le.user_id()
+    raw = le.body(
+        le.text_event(calm, "ともだちとけんかした"),
+        le.text_event(jokey, "テスト死んだｗ"),
+        le.text_event(urgent, "もう限界。今夜、橋から飛び降りる"),
+    )
+    assert (
+        client.post("/line/webhook/youth", content=raw, headers=le.signed_headers(SECRET, raw)).status_code
+        == 200
+    )
+    with runtime.sessions() as s:
+        ids = list(s.scalars(select(InboxEvent.id).order_by(InboxEvent.id)))
+    assert sorted(intake_jobs(runtime, expect=2)) == sorted([f"inbox-{ids[0]}", f"inbox-{ids[1]}"])
+    assert Queue("paging", connection=runtime.redis).get_job_ids() == [f"inbox-{ids[2]}"]
+
+
 @pytest.mark.parametrize(
     "headers",
     [

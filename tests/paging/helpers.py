@@ -8,9 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from counsellor_console import rosters
+from counsellor_console.notify_settings import set_notify
 from counsellor_console.timefmt import TOKYO
 from koe.runtime import Runtime
-from models import Page, PageNotice, Role
+from models import Page, PageNotice, Role, User
 from tests.console.helpers import make_user
 
 
@@ -22,15 +23,29 @@ class Duty:
     shift: int
 
 
-def on_duty_now(rt: Runtime, desk: str = "youth", *, prefix: str = "") -> Duty:
-    primary = make_user(rt, f"{prefix}hana", Role.counsellor)
-    backup = make_user(rt, f"{prefix}ren", Role.counsellor)
-    supervisor = make_user(rt, f"{prefix}sv", Role.supervisor)
+def on_duty_now(rt: Runtime, desk: str = "youth") -> Duty:
+    primary = make_user(rt, "hana", Role.counsellor)
+    backup = make_user(rt, "ren", Role.counsellor)
+    supervisor = make_user(rt, "sv", Role.supervisor)
+    shift = shift_now(rt, desk, primary=primary, backup=backup, supervisor=supervisor)
+    return Duty(primary, backup, supervisor, shift)
+
+
+def shift_now(
+    rt: Runtime,
+    desk: str,
+    *,
+    primary: int,
+    backup: int | None = None,
+    supervisor: int | None = None,
+    on_call: bool = False,
+) -> int:
+    """A shift from an hour ago to three hours from now."""
     now = datetime.now(UTC)
     starts = (now - timedelta(hours=1)).astimezone(TOKYO)
     ends = (now + timedelta(hours=3)).astimezone(TOKYO)
     with rt.sessions() as s, s.begin():
-        shift = rosters.add_shift(
+        return rosters.add_shift(
             s,
             form=rosters.ShiftForm(
                 desk=desk,
@@ -40,11 +55,27 @@ def on_duty_now(rt: Runtime, desk: str = "youth", *, prefix: str = "") -> Duty:
                 primary=primary,
                 backup=backup,
                 supervisor=supervisor,
+                on_call=on_call,
             ),
             by=None,
             now=now,
+        ).id
+
+
+def chat_to(rt: Runtime, user_id: int, webhook: str) -> None:
+    """This person's pages go to a chat webhook too."""
+    with rt.sessions() as s, s.begin():
+        person = s.get(User, user_id)
+        assert person is not None
+        set_notify(
+            s,
+            target=person,
+            email=None,
+            chat_urls=[webhook],
+            encrypt=rt.crypto.encrypt,
+            by=None,
+            now=datetime.now(UTC),
         )
-        return Duty(primary, backup, supervisor, shift.id)
 
 
 def pages(rt: Runtime) -> list[Page]:

@@ -10,14 +10,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from counsellor_console.notify_settings import set_notify
 from counsellor_console.page_notices import AckLink
 from koe.app import create_app
 from koe.runtime import Runtime
 from koe.worker import run_worker
 from models import Consultation, NoticeChannel, NoticeState, PageNotice, PageState, Role, User
 from tests.console.helpers import login, make_user, pupil_writes
-from tests.paging.helpers import on_duty_now, pages
+from tests.paging.helpers import chat_to, on_duty_now, pages
 from tests.paging.receivers import Inbox, smtp_and_webhook
 
 URGENT = "いまから線路に飛び込む。さよなら"
@@ -103,18 +102,7 @@ def test_a_notice_for_an_acknowledged_page_is_not_sent(
 ) -> None:
     inbox, webhook = receivers
     duty = on_duty_now(runtime)
-    with runtime.sessions() as s, s.begin():
-        hana = s.get(User, duty.primary)
-        assert hana is not None
-        set_notify(
-            s,
-            target=hana,
-            email=None,
-            chat_urls=[webhook],
-            encrypt=runtime.crypto.encrypt,
-            by=None,
-            now=datetime.now(UTC),
-        )
+    chat_to(runtime, duty.primary, webhook)
     pupil = TestClient(create_app(runtime))
     _, consultation_id = pupil_writes(pupil, runtime, URGENT)
     hana_client = TestClient(create_app(runtime))

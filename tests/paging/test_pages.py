@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from counsellor_console import rosters
-from counsellor_console.timefmt import TOKYO
 from koe import jobs
 from koe.app import create_app
 from koe.queues import PAGING
@@ -30,7 +28,7 @@ from models import (
 from tests import line_events as le
 from tests.console.helpers import login, make_user, pupil_writes
 from tests.intake import close_desk_now, delivered_texts, deliveries, process
-from tests.paging.helpers import on_duty_now, pages, told
+from tests.paging.helpers import on_duty_now, pages, shift_now, told
 
 URGENT = "もう無理。今夜飛び降りる"
 
@@ -231,23 +229,7 @@ def test_out_of_hours_the_on_call_person_is_paged_and_the_sender_gets_the_hotlin
 ) -> None:
     close_desk_now(runtime, "youth")
     night = make_user(runtime, "yoru", Role.counsellor)
-    now = datetime.now(UTC)
-    starts = (now - timedelta(hours=2)).astimezone(TOKYO)
-    ends = (now + timedelta(hours=8)).astimezone(TOKYO)
-    with runtime.sessions() as s, s.begin():
-        rosters.add_shift(
-            s,
-            form=rosters.ShiftForm(
-                desk="youth",
-                day=starts.date(),
-                start=starts.time().replace(second=0, microsecond=0),
-                end=ends.time().replace(second=0, microsecond=0),
-                primary=night,
-                on_call=True,
-            ),
-            by=None,
-            now=now,
-        )
+    shift_now(runtime, "youth", primary=night, on_call=True)
     pupil_writes(pupil, runtime, URGENT)
     (page,) = pages(runtime)
     assert told(runtime, page.id) == {0: {night}}

@@ -9,7 +9,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,12 +17,11 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from counsellor_console.notify_settings import set_notify
 from koe.runtime import Runtime
-from models import Page, PageNotice, PageState, User
+from models import Page, PageNotice, PageState
 from tests.console.helpers import PASSWORD, csrf_of
 from tests.line_platform import LinePlatform, line_platform
-from tests.paging.helpers import on_duty_now, told
+from tests.paging.helpers import chat_to, on_duty_now, told
 from tests.paging.receivers import smtp_and_webhook
 from tests.processes import kill_group, start_koe
 from tests.services import on_one_backend
@@ -99,18 +97,7 @@ def test_urgent_message_pages_escalates_survives_a_killed_worker_and_stops_when_
         "KOE_PUBLIC_URL": line.koe.url,
     }
     with smtp_and_webhook() as (inbox, _smtp_port, webhook):
-        with rt.sessions() as s, s.begin():
-            hana = s.get(User, duty.primary)
-            assert hana is not None
-            set_notify(
-                s,
-                target=hana,
-                email=None,
-                chat_urls=[webhook],
-                encrypt=rt.crypto.encrypt,
-                by=None,
-                now=datetime.now(UTC),
-            )
+        chat_to(rt, duty.primary, webhook)
         stream = EventStream(line.koe.url, "hana")
         worker = start_koe(rt.settings, "worker", log=tmp_path / "worker.log", **paging_env)
         scheduler = start_koe(rt.settings, "scheduler", log=tmp_path / "scheduler.log", **paging_env)
