@@ -43,6 +43,8 @@ class PagingPolicy:
     # After an acknowledgement, further risky messages of the consultation join the page for this long.
     again_after: timedelta = timedelta(minutes=10)
     email_enabled: bool = False
+    # An answered page with no reply to the sender this long after runs again (None: never).
+    reply_within: timedelta | None = timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
@@ -282,6 +284,39 @@ def _acknowledge(session: Session, page: Page, user: User, via: str, now: dateti
         via=via,
         step=page.step,
     )
+
+
+def reopen_unanswered(session: Session, *, policy: PagingPolicy, now: datetime) -> list[tuple[int, int]]:
+    """Pages answered (a tap on a link in a shared channel, a claim) after which nobody replied to the sender
+    in time: they run again from their next step. Returns (page, next step) for the caller to escalate."""
+    if policy.reply_within is None:
+        return []
+    pages = session.scalars(
+        select(Page)
+        .join(Consultation, Consultation.id == Page.consultation_id)
+        .where(
+            Page.state == PageState.acknowledged,
+            Page.first_reply_at.is_(None),
+            Page.acknowledged_at < now - policy.reply_within,
+            Consultation.state == "open",
+        )
+        .with_for_update(of=Page)
+    ).all()
+    due = []
+    for page in pages:
+        page.state, page.reopens = PageState.open, page.reopens + 1
+        page.next_escalation_at = now
+        audit.record(
+            session,
+            user=None,
+            action="page_reopened",
+            consultation_id=page.consultation_id,
+            now=now,
+            page_id=page.id,
+            answered_by=page.acknowledged_by_id,
+        )
+        due.append((page.id, page.step + 1))
+    return due
 
 
 def was_told(session: Session, *, page_id: int, user_id: int) -> bool:

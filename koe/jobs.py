@@ -358,6 +358,17 @@ def sweep_pages(rt: Runtime, now: datetime) -> dict[str, int]:
     out go again. The escalation job itself refuses a step already sent, so this can never double a page."""
     from koe import queues
 
+    with rt.sessions() as session, session.begin():
+        reopened = paging.reopen_unanswered(session, policy=rt.paging_policy, now=now)
+    for page_id, step in reopened:
+        log.warning("page answered but no reply to the sender in time: paging again page_id=%s", page_id)
+        rt.queues.requeue_stale(
+            queues.PAGING,
+            queues.ESCALATE_PAGE,
+            (page_id, step),
+            f"page-{page_id}-step-{step}-reopened",
+            now=now,
+        )
     with rt.sessions() as session:
         overdue = paging.overdue_pages(session, before=now - PAGE_TIMER_GRACE)
         console, external = paging.stale_notices(session, created_before=now - NOTICE_GRACE)
@@ -397,4 +408,9 @@ def sweep_pages(rt: Runtime, now: datetime) -> dict[str, int]:
         rt.queues.requeue_stale(queues.PAGING, queues.SEND_PAGE_NOTICE, i, f"notice-{i}", now=now)
         for i in external
     )
-    return {"page_timers": len(overdue), "console_notices": len(pages), "page_notices": requeued_notices}
+    return {
+        "page_timers": len(overdue),
+        "pages_reopened": len(reopened),
+        "console_notices": len(pages),
+        "page_notices": requeued_notices,
+    }

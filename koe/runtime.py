@@ -89,6 +89,9 @@ class Runtime:
             min_risk=RiskLevel(s.page_min_risk),
             escalate_after=timedelta(seconds=s.page_escalate_after_seconds),
             again_after=timedelta(minutes=s.page_again_after_minutes),
+            reply_within=timedelta(minutes=s.page_reply_within_minutes)
+            if s.page_reply_within_minutes
+            else None,
             email_enabled=bool(s.page_email_url),
         )
 

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     page_min_risk: Literal["urgent", "high"] = Field("urgent", alias="KOE_PAGE_MIN_RISK")
     page_escalate_after_seconds: float = Field(60.0, gt=0, alias="KOE_PAGE_ESCALATE_AFTER_SECONDS")
     page_again_after_minutes: float = Field(10.0, ge=0, alias="KOE_PAGE_AGAIN_AFTER_MINUTES")
+    # An answered page runs again if no counsellor has replied to the sender this long after (0: never).
+    page_reply_within_minutes: float = Field(10.0, ge=0, alias="KOE_PAGE_REPLY_WITHIN_MINUTES")
     # E-mail for pages: an Apprise mail URL without the recipient, e.g.
     # mailtos://user:password@smtp.example.lg.jp?from=koe@example.lg.jp (each person's address is added).
     page_email_url: str | None = Field(None, alias="KOE_PAGE_EMAIL_URL")

@@ -61,6 +61,8 @@ class Page(Base):
     # console (the banner's button), link (the signed link of a notice), claim, reply or close
     acknowledged_via: Mapped[str | None] = mapped_column(String(16))
     first_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Answered, then nobody replied to the sender in time: the page ran again (see paging.reopen_unanswered).
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class NoticeChannel(StrEnum):

@@ -10,10 +10,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
+from counsellor_console import paging
 from koe import jobs
 from koe.app import create_app
 from koe.queues import PAGING
 from koe.runtime import Runtime
+from koe.worker import run_worker
 from models import (
     AuditEntry,
     Consultation,
@@ -24,6 +26,7 @@ from models import (
     PageState,
     RiskLevel,
     Role,
+    User,
 )
 from tests import line_events as le
 from tests.console.helpers import login, make_user, pupil_writes
@@ -214,8 +217,6 @@ def test_the_sweeper_runs_a_lost_timer_once(pupil: TestClient, runtime: Runtime)
         found.next_escalation_at = datetime.now(UTC) - timedelta(seconds=10)
 
     assert jobs.sweep()["page_timers"] == 1
-    from koe.worker import run_worker
-
     run_worker(runtime, burst=True)
     assert told(runtime, page.id)[1] == {duty.primary, duty.backup}
     # Swept again at once: the page's timer is in the future now, so nothing is due.
@@ -279,3 +280,31 @@ def test_a_page_follows_its_consultation_when_merged(pupil: TestClient, runtime:
     sv.post(f"/console/consultations/{first.id}/close", data={"csrf": token, "outcome": "resolved"})
     (page,) = pages(runtime)
     assert page.state == PageState.acknowledged and page.acknowledged_via == "close"
+
+
+def test_an_answered_page_with_no_reply_runs_again(pupil: TestClient, runtime: Runtime) -> None:
+    duty = on_duty_now(runtime)
+    _, consultation_id = pupil_writes(pupil, runtime, URGENT)
+    (page,) = pages(runtime)
+    with runtime.sessions() as s, s.begin():  # the primary answered on a link, eleven minutes ago
+        hana = s.get(User, duty.primary)
+        assert hana is not None
+        paging.acknowledge(
+            s, page_id=page.id, user=hana, via="link", now=datetime.now(UTC) - timedelta(minutes=11)
+        )
+    assert jobs.sweep()["pages_reopened"] == 1
+    run_worker(runtime, burst=True)
+    (page,) = pages(runtime)
+    assert page.state == PageState.open and page.reopens == 1 and page.step == 1
+    assert told(runtime, page.id)[1] == {duty.primary, duty.backup}
+    assert jobs.sweep()["pages_reopened"] == 0  # open again: escalating, not reopened twice
+
+    # Once someone replies, an answered page stays answered.
+    ren = client_for(runtime)
+    token = login(ren, "ren")
+    ren.post(f"/console/consultations/{consultation_id}/reply", data={"csrf": token, "text": "ここにいるよ"})
+    with runtime.sessions() as s, s.begin():
+        found = s.get(Page, page.id)
+        assert found is not None and found.state == PageState.acknowledged
+        found.acknowledged_at = datetime.now(UTC) - timedelta(hours=1)
+    assert jobs.sweep()["pages_reopened"] == 0
