@@ -116,6 +116,9 @@ def run_demo(*, web_port: int, emulator_port: int) -> int:
         print("\n終了しています…", flush=True)
         return 0
     finally:
+        # A second Ctrl+C or SIGTERM during the clean-up must not cut it short and orphan the processes.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         for p in processes.values():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(p.pid, signal.SIGTERM)
