@@ -510,10 +510,17 @@ def overdue_pages(session: Session, *, before: datetime) -> list[tuple[int, int]
     return [(page_id, step + 1) for page_id, step in rows]
 
 
-def stale_notices(session: Session, *, created_before: datetime) -> tuple[list[int], list[int]]:
-    """Notices of open pages not sent yet: (console, external)."""
+@dataclass(frozen=True)
+class StaleNotices:
+    """Notices of open pages not sent yet: the console's by page (to announce again), the others by ID."""
+
+    console: dict[int, list[int]]  # page -> its console notices
+    external: list[int]
+
+
+def stale_notices(session: Session, *, created_before: datetime) -> StaleNotices:
     rows = session.execute(
-        select(PageNotice.id, PageNotice.channel)
+        select(PageNotice.id, PageNotice.page_id, PageNotice.channel)
         .join(Page, Page.id == PageNotice.page_id)
         .where(
             Page.state == PageState.open,
@@ -521,8 +528,10 @@ def stale_notices(session: Session, *, created_before: datetime) -> tuple[list[i
             PageNotice.created_at < created_before,
         )
     ).tuples()
-    console: list[int] = []
-    external: list[int] = []
-    for notice_id, channel in rows:
-        (console if channel == NoticeChannel.console else external).append(notice_id)
-    return console, external
+    stale = StaleNotices(console={}, external=[])
+    for notice_id, page_id, channel in rows:
+        if channel == NoticeChannel.console:
+            stale.console.setdefault(page_id, []).append(notice_id)
+        else:
+            stale.external.append(notice_id)
+    return stale

@@ -25,7 +25,6 @@ from models import (
     InboxState,
     NoticeChannel,
     Page,
-    PageNotice,
     RiskEvent,
     Sender,
     SenderStatus,
@@ -138,18 +137,7 @@ def dispatch_pages(rt: Runtime, steps: list[paging.StepSent]) -> None:
     the paging queue, and the timer for the next step is set. Whatever fails here (Redis away), the
     sweeper finds in the rows and does again."""
     for sent in steps:
-        published = announce(
-            rt,
-            [
-                {
-                    "type": "page",
-                    "page_id": sent.page_id,
-                    "consultation_id": sent.consultation_id,
-                    "risk": str(sent.risk),
-                    "step": sent.step,
-                }
-            ],
-        )
+        published = announce(rt, [_page_news(sent.page_id, sent.consultation_id, sent.risk, sent.step)])
         log.info(
             "page step sent page_id=%s consultation_id=%s step=%s people=%s external=%s",
             sent.page_id,
@@ -170,6 +158,16 @@ def dispatch_pages(rt: Runtime, steps: list[paging.StepSent]) -> None:
                 sent.page_id,
                 type(exc).__name__,
             )
+
+
+def _page_news(page_id: int, consultation_id: int, risk: str, step: int) -> dict[str, object]:
+    return {
+        "type": "page",
+        "page_id": page_id,
+        "consultation_id": consultation_id,
+        "risk": str(risk),
+        "step": step,
+    }
 
 
 @_sanitized
@@ -371,46 +369,27 @@ def sweep_pages(rt: Runtime, now: datetime) -> dict[str, int]:
         )
     with rt.sessions() as session:
         overdue = paging.overdue_pages(session, before=now - PAGE_TIMER_GRACE)
-        console, external = paging.stale_notices(session, created_before=now - NOTICE_GRACE)
-        pages = (
-            session.execute(
-                select(PageNotice.id, PageNotice.page_id, PageNotice.step).where(PageNotice.id.in_(console))
-            ).all()
-            if console
-            else []
+        stale = paging.stale_notices(session, created_before=now - NOTICE_GRACE)
+        unannounced = (
+            session.scalars(select(Page).where(Page.id.in_(stale.console))).all() if stale.console else []
         )
     for page_id, step in overdue:
         rt.queues.requeue_stale(
             queues.PAGING, queues.ESCALATE_PAGE, (page_id, step), f"page-{page_id}-step-{step}-swept", now=now
         )
-    if pages:
-        with rt.sessions() as session:
-            found = {
-                p.id: p for p in session.scalars(select(Page).where(Page.id.in_({r.page_id for r in pages})))
-            }
-        announced = announce(
-            rt,
-            [
-                {
-                    "type": "page",
-                    "page_id": p.id,
-                    "consultation_id": p.consultation_id,
-                    "risk": str(p.risk),
-                    "step": p.step,
-                }
-                for p in found.values()
-            ],
-        )
-        if announced:
-            with rt.sessions() as session, session.begin():
-                paging.mark_console_sent(session, [r.id for r in pages], now)
+    console_ids = [i for ids in stale.console.values() for i in ids]
+    if unannounced and announce(
+        rt, [_page_news(p.id, p.consultation_id, p.risk, p.step) for p in unannounced]
+    ):
+        with rt.sessions() as session, session.begin():
+            paging.mark_console_sent(session, console_ids, now)
     requeued_notices = sum(
         rt.queues.requeue_stale(queues.PAGING, queues.SEND_PAGE_NOTICE, i, f"notice-{i}", now=now)
-        for i in external
+        for i in stale.external
     )
     return {
         "page_timers": len(overdue),
         "pages_reopened": len(reopened),
-        "console_notices": len(pages),
+        "console_notices": len(console_ids),
         "page_notices": requeued_notices,
     }

@@ -99,17 +99,18 @@ class Queues:
 
     def _enqueue_once(self, queue: str, func: str, row_id: int | tuple[int, ...], job_id: str) -> None:
         args = row_id if isinstance(row_id, tuple) else (row_id,)
-        options = self._job_options()
-        if func == SEND_PAGE_NOTICE:
-            options["retry"] = Retry(max=len(NOTICE_RETRY_INTERVALS), interval=NOTICE_RETRY_INTERVALS)
         with contextlib.suppress(DuplicateJobError):  # already on its way
-            self._queues[queue].enqueue_call(func, args, job_id=job_id, unique=True, **options)
+            self._queues[queue].enqueue_call(
+                func, args, job_id=job_id, unique=True, **self._job_options(func)
+            )
 
-    def _job_options(self) -> dict[str, Any]:
-        """Timeout, retries and how long RQ keeps results, the same for every job Koe enqueues."""
+    def _job_options(self, func: str = "") -> dict[str, Any]:
+        """Timeout, retries and how long RQ keeps results, the same for every job Koe enqueues (a page's
+        e-mail or chat notice retries fewer times: the next step will tell again anyway)."""
+        intervals = NOTICE_RETRY_INTERVALS if func == SEND_PAGE_NOTICE else RETRY_INTERVALS
         return {
             "timeout": self.job_timeout,
-            "retry": Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+            "retry": Retry(max=len(intervals), interval=intervals),
             "result_ttl": 600,
             "failure_ttl": 86400,
         }

@@ -308,3 +308,29 @@ def test_an_answered_page_with_no_reply_runs_again(pupil: TestClient, runtime: R
         assert found is not None and found.state == PageState.acknowledged
         found.acknowledged_at = datetime.now(UTC) - timedelta(hours=1)
     assert jobs.sweep()["pages_reopened"] == 0
+
+
+def test_the_sweeper_announces_a_page_whose_news_never_went_out(pupil: TestClient, runtime: Runtime) -> None:
+    duty = on_duty_now(runtime)
+    _, consultation_id = pupil_writes(pupil, runtime, URGENT)
+    (page,) = pages(runtime)
+    with runtime.sessions() as s, s.begin():  # as if Redis had been away when the page was made
+        notice = s.scalars(select(PageNotice)).one()
+        notice.state, notice.sent_at = NoticeState.pending, None
+        notice.created_at = datetime.now(UTC) - timedelta(seconds=30)
+    pubsub = runtime.redis.pubsub()  # type: ignore[no-untyped-call]
+    pubsub.subscribe(jobs.EVENTS_CHANNEL)
+    pubsub.get_message(timeout=1)
+    assert jobs.sweep()["console_notices"] == 1
+    news = orjson.loads(pubsub.get_message(timeout=2)["data"])
+    assert news == {
+        "type": "page",
+        "page_id": page.id,
+        "consultation_id": consultation_id,
+        "risk": "urgent",
+        "step": 0,
+    }
+    with runtime.sessions() as s:
+        notice = s.scalars(select(PageNotice)).one()
+    assert notice.state == NoticeState.sent and notice.user_id == duty.primary
+    assert jobs.sweep()["console_notices"] == 0
