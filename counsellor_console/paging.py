@@ -170,10 +170,10 @@ def _notify_step(
     users = {u.id: u for u in session.scalars(select(User).where(User.id.in_([p for p, _ in people])))}
     console: list[PageNotice] = []
     outside: list[PageNotice] = []
+    external = page.step <= 2 or (page.step - 2) % EXTERNAL_EVERY == 0
     for user_id, role in people:
         user = users[user_id]
         channels = [NoticeChannel.console]
-        external = page.step <= 2 or (page.step - 2) % EXTERNAL_EVERY == 0
         if external and policy.email_enabled and user.notify_email:
             channels.append(NoticeChannel.email)
         if external and user.notify_urls_encrypted:
